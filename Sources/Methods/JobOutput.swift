@@ -1,0 +1,61 @@
+/// What a job produces: deterministic metrics and per-epoch curves.
+///
+/// The harness writes it into the result file next to the spec, the environment and the timings
+/// (which are not part of `JobOutput`: everything here is a pure function of the spec and the data).
+public struct JobOutput: Codable, Hashable, Sendable {
+  /// Scalar metrics by name: `top1_error`, `balanced_error`, `top5_error`, `nll`, `ece`,
+  /// `many_shot_accuracy`, `medium_shot_accuracy`, `few_shot_accuracy`, … (errors and accuracies in
+  /// percent, as the papers' tables).
+  public var overall: [String: Double]
+  /// Per-class vectors by name: `accuracy` (percent), `train_count`, `test_count`.
+  public var perClass: [String: [Double]]
+  /// Reliability-diagram bins (15 equal-width confidence bins): `confidence`, `accuracy`, `count`.
+  public var reliability: [String: [Double]]
+  /// Per-epoch curves by name: `train_loss`, `train_error`, `test_error`, `lr`.
+  public var curves: [String: [Double]]
+  /// Facts about the data the job saw: the long-tailed subset's fingerprint and the many/medium/few
+  /// thresholds used. Strings so they print exactly.
+  public var data: [String: String]
+
+  enum CodingKeys: String, CodingKey {
+    case overall, curves, reliability, data
+    case perClass = "per_class"
+  }
+
+  /// Creates an output.
+  public init(
+    overall: [String: Double] = [:], perClass: [String: [Double]] = [:],
+    reliability: [String: [Double]] = [:], curves: [String: [Double]] = [:], data: [String: String] = [:]
+  ) {
+    self.overall = overall
+    self.perClass = perClass
+    self.reliability = reliability
+    self.curves = curves
+    self.data = data
+  }
+}
+
+/// Why a job failed: reported in the job's failure file, never averaged into a table.
+public struct JobFailure: Error, CustomStringConvertible, Sendable {
+  /// The kind of failure.
+  public enum Code: String, Sendable, Codable {
+    /// The loss became NaN or infinite.
+    case nonFiniteLoss = "non-finite-loss"
+    /// The data could not be read or is malformed.
+    case badData = "bad-data"
+    /// The spec names something that cannot be built.
+    case badSpec = "bad-spec"
+  }
+  /// The kind of failure.
+  public var code: Code
+  /// What happened, for a person.
+  public var message: String
+
+  /// Creates a failure.
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "\(code.rawValue): \(message)" }
+}
