@@ -22,7 +22,9 @@ let package = Package(
     .target(name: "Engine", dependencies: ["CBLAS"]),
     .target(name: "NN", dependencies: ["Engine"]),
     .target(name: "Datasets", dependencies: ["Engine", "CZlib"]),
-    .target(name: "Methods", dependencies: ["NN", "Datasets"]),
+    .target(
+      name: "Methods",
+      dependencies: ["NN", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Harness",
       dependencies: [
