@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import Methods
 
 /// `replicate bench` (temporary root until the CLI lands).
 struct BenchCommand: ParsableCommand {
@@ -27,7 +28,22 @@ struct BenchCommand: ParsableCommand {
     }
   }
 }
+struct DebugRun: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "debug-run", shouldDisplay: false)
+  @Argument var spec: String
+  func run() throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: spec))
+    let s = try JSONDecoder().decode(JobSpec.self, from: data)
+    let t = Date()
+    let out = try JobRunner.run(s, dataDir: nil, log: { print($0) })
+    let e = JSONEncoder(); e.outputFormatting = [.sortedKeys, .prettyPrinted]
+    print(String(decoding: try e.encode(out.overall), as: UTF8.self))
+    print("per-class", out.perClass["accuracy"]!.map { Int($0) })
+    print("data", out.data)
+    print("seconds", Date().timeIntervalSince(t))
+  }
+}
 struct Root: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "replicate", subcommands: [BenchCommand.self])
+  static let configuration = CommandConfiguration(commandName: "replicate", subcommands: [BenchCommand.self, DebugRun.self])
 }
 Root.main()
