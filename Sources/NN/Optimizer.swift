@@ -24,31 +24,43 @@ public final class SGD {
   /// Forgets the momentum state of `parameter` (re-initialised heads start afresh).
   public func reset(_ parameter: Parameter) { buffers[ObjectIdentifier(parameter)] = nil }
 
-  /// Updates every trainable parameter from its gradient.
+  /// Updates every trainable parameter from its gradient, in one fused pass per parameter.
   public func step(_ parameters: [Parameter]) {
     let lr = learningRate, mu = momentum, wd = weightDecay, damp = 1 - dampening
     for p in parameters where p.isTrainable {
       let n = p.value.count
       let w = p.value.pointer, g = p.grad.pointer
-      if wd != 0 { for i in 0..<n { g[i] += wd * w[i] } }
       if mu == 0 {
-        for i in 0..<n { w[i] -= lr * g[i] }
+        for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
         continue
       }
       let id = ObjectIdentifier(p)
-      if let buf = buffers[id] {
-        let b = buf.pointer
-        for i in 0..<n { b[i] = mu * b[i] + damp * g[i] }
-      } else {
+      guard let buf = buffers[id] else {
+        // First step: b = g + λw (PyTorch initialises the buffer with the gradient itself).
         let buf = Tensor(shape: p.value.shape)
-        buf.pointer.update(from: g, count: n)
+        let b = buf.pointer
+        for i in 0..<n {
+          let gi = g[i] + wd * w[i]
+          b[i] = gi
+          w[i] -= lr * (nesterov ? gi + mu * gi : gi)
+        }
         buffers[id] = buf
+        continue
       }
-      let b = buffers[id]!.pointer
+      let b = buf.pointer
       if nesterov {
-        for i in 0..<n { w[i] -= lr * (g[i] + mu * b[i]) }
+        for i in 0..<n {
+          let gi = g[i] + wd * w[i]
+          let bi = mu * b[i] + damp * gi
+          b[i] = bi
+          w[i] -= lr * (gi + mu * bi)
+        }
       } else {
-        for i in 0..<n { w[i] -= lr * b[i] }
+        for i in 0..<n {
+          let bi = mu * b[i] + damp * (g[i] + wd * w[i])
+          b[i] = bi
+          w[i] -= lr * bi
+        }
       }
     }
   }

@@ -1,14 +1,18 @@
 import Engine
 
 /// Max pooling over k×k windows with stride k (no padding, floor), NHWC. The gradient goes to the
-/// first maximal element of each window, as PyTorch's CPU kernel.
+/// first maximal element of each window in row-major window order, as PyTorch's CPU kernel.
+///
+/// Both passes are vectorised over channels: the forward pass is an elementwise max over the k² window
+/// rows; the backward pass recomputes the arg-max as "first position equal to the maximum" with bit
+/// masks instead of storing indices.
 public final class MaxPool2d: Layer {
   /// Window size and stride.
   public let size: Int
   public var needsInputGradient = true
   private let output = Tensor(shape: [0]), dx = Tensor(shape: [0])
-  private var argmax: [Int32] = []
-  private var inputShape: [Int] = []
+  private var input: Tensor?
+  private var remaining: [UInt32] = []
 
   /// A k×k max-pool with stride k.
   public init(_ size: Int = 2) { self.size = size }
@@ -16,28 +20,19 @@ public final class MaxPool2d: Layer {
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     let n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
     let oh = h / size, ow = w / size
-    inputShape = x.shape
+    input = x
     output.resize([n, oh, ow, c])
-    if argmax.count != output.count { argmax = [Int32](repeating: 0, count: output.count) }
     let xp = x.pointer, yp = output.pointer
-    argmax.withUnsafeMutableBufferPointer { am in
-      for b in 0..<n {
-        for oy in 0..<oh {
-          for ox in 0..<ow {
-            let o = ((b * oh + oy) * ow + ox) * c
-            let first = ((b * h + oy * size) * w + ox * size) * c
-            for ch in 0..<c {
-              yp[o + ch] = xp[first + ch]
-              am[o + ch] = Int32(first + ch)
-            }
-            for ky in 0..<size {
-              for kx in 0..<size where ky != 0 || kx != 0 {
-                let i = ((b * h + oy * size + ky) * w + ox * size + kx) * c
-                for ch in 0..<c where xp[i + ch] > yp[o + ch] {
-                  yp[o + ch] = xp[i + ch]
-                  am[o + ch] = Int32(i + ch)
-                }
-              }
+    for b in 0..<n {
+      for oy in 0..<oh {
+        for ox in 0..<ow {
+          let y = yp + ((b * oh + oy) * ow + ox) * c
+          let first = xp + ((b * h + oy * size) * w + ox * size) * c
+          y.update(from: first, count: c)
+          for ky in 0..<size {
+            for kx in 0..<size where ky != 0 || kx != 0 {
+              let src = xp + ((b * h + oy * size + ky) * w + ox * size + kx) * c
+              for ch in 0..<c { y[ch] = Swift.max(y[ch], src[ch]) }
             }
           }
         }
@@ -47,11 +42,34 @@ public final class MaxPool2d: Layer {
   }
 
   public func backward(_ dy: Tensor) -> Tensor {
-    dx.resize(inputShape)
-    dx.fill(0)
-    let d = dx.pointer, g = dy.pointer
-    argmax.withUnsafeBufferPointer { am in
-      for i in 0..<dy.count { d[Int(am[i])] += g[i] }
+    guard let x = input else { preconditionFailure("MaxPool2d.backward before forward") }
+    let n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
+    let oh = h / size, ow = w / size
+    dx.resize(x.shape)
+    if h % size != 0 || w % size != 0 { dx.fill(0) }  // rows/columns outside every window
+    if remaining.count != c { remaining = [UInt32](repeating: 0, count: c) }
+    let xp = x.pointer, yp = output.pointer, gp = dy.pointer, dp = dx.pointer
+    remaining.withUnsafeMutableBufferPointer { rem in
+      for b in 0..<n {
+        for oy in 0..<oh {
+          for ox in 0..<ow {
+            let o = ((b * oh + oy) * ow + ox) * c
+            let y = yp + o, g = gp + o
+            for ch in 0..<c { rem[ch] = ~0 }
+            for ky in 0..<size {
+              for kx in 0..<size {
+                let i = ((b * h + oy * size + ky) * w + ox * size + kx) * c
+                let src = xp + i, d = dp + i
+                for ch in 0..<c {
+                  let hit = UInt32(bitPattern: -Int32(truncatingIfNeeded: src[ch] == y[ch] ? 1 : 0)) & rem[ch]
+                  d[ch] = Float(bitPattern: g[ch].bitPattern & hit)
+                  rem[ch] &= ~hit
+                }
+              }
+            }
+          }
+        }
+      }
     }
     return dx
   }

@@ -91,7 +91,9 @@ public enum Bench {
         h = l.forward(h, training: true)
         if rep > 0 { fwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9 / Double(steps) }
       }
-      var g = Tensor(shape: h.shape, repeating: 1e-3)
+      let ce = CrossEntropyLoss()
+      var g = Tensor(shape: [0])
+      _ = ce.loss(logits: h, targets: (0..<batch).map { $0 % 10 }, gradient: g)
       for (i, l) in layers.enumerated().reversed() {
         let t = DispatchTime.now().uptimeNanoseconds
         g = l.backward(g)
@@ -99,6 +101,30 @@ public enum Bench {
       }
     }
     return layers.enumerated().map { ("\($0.offset) \(type(of: $0.element))", fwd[$0.offset], bwd[$0.offset]) }
+  }
+
+  /// Milliseconds per forward and backward pass of one convolution on a random batch (engine work).
+  public static func convProfile(batch: Int, size: Int, cin: Int, cout: Int, stride: Int, threads: Int) -> (Double, Double) {
+    BLAS.setThreads(threads)
+    let conv = Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)
+    conv.initialize(.torchDefault, key: RandomKey(seed: 0))
+    let x = Tensor(shape: [batch, size, size, cin])
+    var s = RandomKey(seed: 1).stream()
+    s.fillNormal(x.buffer)
+    var f = 0.0, b = 0.0
+    let reps = 5
+    for r in 0...reps {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      let y = conv.forward(x, training: true)
+      let t1 = DispatchTime.now().uptimeNanoseconds
+      _ = conv.backward(y)
+      let t2 = DispatchTime.now().uptimeNanoseconds
+      if r > 0 {
+        f += Double(t1 - t0) * 1e-6 / Double(reps)
+        b += Double(t2 - t1) * 1e-6 / Double(reps)
+      }
+    }
+    return (f, b)
   }
 
   static func train(model name: String, shape: [Int], repeats: Int, steps: Int) throws -> [Double] {
