@@ -16,7 +16,7 @@ public final class Conv2d: Layer {
   private var input: Tensor?
   private var geometry = ConvGeometry(height: 0, width: 0, channels: 0, kernel: 1)
   private let output = Tensor(shape: [0]), dx = Tensor(shape: [0]), dyMasked = Tensor(shape: [0])
-  private let cols = Tensor(shape: [0]), dCols = Tensor(shape: [0])
+  private let cols = Tensor(shape: [0]), dCols = Tensor(shape: [0]), flipped = Tensor(shape: [0])
 
   /// A convolution `inChannels → outChannels` with a square `kernel`.
   public init(
@@ -40,11 +40,15 @@ public final class Conv2d: Layer {
       weight.value, bias: bias?.value, fanIn: kernel * kernel * inChannels, scheme: scheme, key: key)
   }
 
-  /// Images per im2col chunk: about 1 M floats of columns.
+  /// Images per im2col chunk: about `chunkFloats` floats of columns (forward or backward, the larger).
   private func chunkImages(_ n: Int) -> Int {
-    let perImage = geometry.outHeight * geometry.outWidth * geometry.patchSize
-    return Swift.max(1, Swift.min(n, (1 << 20) / Swift.max(perImage, 1)))
+    let forward = geometry.outHeight * geometry.outWidth * geometry.patchSize
+    let backward = geometry.height * geometry.width * kernel * kernel * outChannels
+    return Swift.max(1, Swift.min(n, Conv2d.chunkFloats / Swift.max(forward, backward, 1)))
   }
+
+  /// The column-buffer budget per chunk, in floats.
+  nonisolated(unsafe) public static var chunkFloats = 1 << 20
 
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     precondition(x.shape.count == 4 && x.shape[3] == inChannels, "Conv2d expects [N,H,W,\(inChannels)], got \(x.shape)")
@@ -96,7 +100,29 @@ public final class Conv2d: Layer {
     let chunk = chunkImages(n)
     let pointwise = kernel == 1 && stride == 1 && padding == 0
     if !pointwise { cols.resize([chunk * oh * ow, k]) }
-    if needsInputGradient && !pointwise { dCols.resize([chunk * oh * ow, k]) }
+    // Stride 1: ∂L/∂x is the convolution of ∂L/∂y (padded by kernel−1−padding) with the flipped,
+    // transposed kernel — im2col + one GEMM with K = k²·C_out, instead of a K = C_out GEMM followed by
+    // col2im's scatter-add.
+    let transposedConv = needsInputGradient && !pointwise && stride == 1 && padding <= kernel - 1
+    let backGeometry = ConvGeometry(
+      height: oh, width: ow, channels: outChannels, kernel: kernel, stride: 1, padding: kernel - 1 - padding)
+    if transposedConv {
+      flipped.resize([kernel * kernel * outChannels, inChannels])
+      let w = weight.value.pointer, f = flipped.pointer
+      for ky in 0..<kernel {
+        for kx in 0..<kernel {
+          for ci in 0..<inChannels {
+            for co in 0..<outChannels {
+              f[((ky * kernel + kx) * outChannels + co) * inChannels + ci] =
+                w[(((kernel - 1 - ky) * kernel + (kernel - 1 - kx)) * inChannels + ci) * outChannels + co]
+            }
+          }
+        }
+      }
+      dCols.resize([chunk * geometry.height * geometry.width, backGeometry.patchSize])
+    } else if needsInputGradient && !pointwise {
+      dCols.resize([chunk * oh * ow, k])
+    }
     let imageSize = geometry.height * geometry.width * inChannels
     var start = 0
     while start < n {
@@ -117,6 +143,11 @@ public final class Conv2d: Layer {
         if pointwise {
           BLAS.gemm(transB: true, m: rows, n: k, k: outChannels, dyChunk, lda: outChannels,
                     weight.value.pointer, ldb: outChannels, dx.pointer + start * imageSize, ldc: k)
+        } else if transposedConv {
+          Im2col.forward(dyChunk, images: m, backGeometry, into: dCols.pointer)
+          let kk = backGeometry.patchSize
+          BLAS.gemm(m: m * geometry.height * geometry.width, n: inChannels, k: kk, dCols.pointer, lda: kk,
+                    flipped.pointer, ldb: inChannels, dx.pointer + start * imageSize, ldc: inChannels)
         } else {
           BLAS.gemm(transB: true, m: rows, n: k, k: outChannels, dyChunk, lda: outChannels,
                     weight.value.pointer, ldb: outChannels, dCols.pointer, ldc: k)

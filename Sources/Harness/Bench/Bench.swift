@@ -106,6 +106,7 @@ public enum Bench {
   /// Milliseconds per forward and backward pass of one convolution on a random batch (engine work).
   public static func convProfile(batch: Int, size: Int, cin: Int, cout: Int, stride: Int, threads: Int) -> (Double, Double) {
     BLAS.setThreads(threads)
+    if let c = ProcessInfo.processInfo.environment["CHUNK"], let v = Int(c) { Conv2d.chunkFloats = v }
     let conv = Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)
     conv.initialize(.torchDefault, key: RandomKey(seed: 0))
     let x = Tensor(shape: [batch, size, size, cin])
