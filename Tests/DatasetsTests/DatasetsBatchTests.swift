@@ -31,7 +31,8 @@ struct DatasetsBatchTests {
 
   @Test("the mean and std are exact over the chosen images")
   func statistics() throws {
-    let set = try ImageSet(height: 1, width: 2, channels: 1, classes: 2, pixels: [0, 255, 51, 102, 9, 9], labels: [0, 1, 0])
+    let set = try ImageSet(
+      height: 1, width: 2, channels: 1, classes: 2, pixels: [0, 255, 51, 102, 9, 9], labels: [0, 1, 0])
     let all = Normalization.statistics(of: set)
     // values /255: 0, 1, 0.2, 0.4, 9/255 twice.
     let v = [0, 1, 0.2, 0.4, 9.0 / 255, 9.0 / 255]
@@ -69,7 +70,8 @@ struct DatasetsBatchTests {
     let images = try Self.images(count: 3, h: 4, w: 5, c: channels, step: 7)
     let set = LabeledSubset(images)
     let filler = try BatchFiller(
-      set: set, normalization: .unit(channels: channels), augmentation: Augmentation(padding: padding, horizontalFlip: true))
+      set: set, normalization: .unit(channels: channels),
+      augmentation: Augmentation(padding: padding, horizontalFlip: true))
     let batch = Tensor(shape: [1])
     var labels: [Int] = []
     var seen = Set<[Int]>()
@@ -143,7 +145,8 @@ struct DatasetsBatchTests {
 
 @Suite("Samplers")
 struct DatasetsSamplerTests {
-  static let labels = Array(repeating: 0, count: 1000) + Array(repeating: 1, count: 100) + Array(repeating: 2, count: 10)
+  static let labels =
+    Array(repeating: 0, count: 1000) + Array(repeating: 1, count: 100) + Array(repeating: 2, count: 10)
 
   @Test("uniform shuffle: a permutation per epoch, reproducible, different across epochs")
   func uniform() throws {
@@ -155,7 +158,8 @@ struct DatasetsSamplerTests {
     #expect(e0 != sampler.order(epoch: 1, key: key))
   }
 
-  static func frequencies(_ scheme: SamplingScheme, epochs: Int = 10) throws -> (observed: [Double], expected: [Double]) {
+  static func frequencies(_ scheme: SamplingScheme, epochs: Int = 10) throws -> (observed: [Double], expected: [Double])
+  {
     let sampler = try EpochSampler(labels: labels, classes: 3, scheme: scheme)
     var counts = [0, 0, 0]
     for epoch in 0..<epochs {

@@ -35,8 +35,10 @@ enum Fixtures {
   }
 
   /// An IDX image file's bytes (`count` images of rows×columns); `magic`/`headerCount` override the header.
-  static func idxImages(count: Int, rows: Int, columns: Int, magic: UInt32 = 0x803, headerCount: Int? = nil) -> [UInt8] {
-    var bytes = bigEndian(magic) + bigEndian(UInt32(headerCount ?? count)) + bigEndian(UInt32(rows))
+  static func idxImages(count: Int, rows: Int, columns: Int, magic: UInt32 = 0x803, headerCount: Int? = nil) -> [UInt8]
+  {
+    var bytes =
+      bigEndian(magic) + bigEndian(UInt32(headerCount ?? count)) + bigEndian(UInt32(rows))
       + bigEndian(UInt32(columns))
     for n in 0..<count {
       for y in 0..<rows { for x in 0..<columns { bytes.append(pixel(n, y, x)) } }

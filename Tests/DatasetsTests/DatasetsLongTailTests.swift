@@ -15,7 +15,8 @@ struct DatasetsLongTailTests {
     #expect(exp10.reduce(0, +) == 20_431)
     let c100 = try LongTail.counts(profile: .exponential, ratio: 100, classes: 100, totalCount: 50_000)
     #expect(Array(c100.prefix(5)) == [500, 477, 455, 434, 415] && c100.last == 5 && c100.reduce(0, +) == 10_847)
-    #expect(try LongTail.counts(profile: .exponential, ratio: 10, classes: 100, totalCount: 50_000).reduce(0, +) == 19_573)
+    #expect(
+      try LongTail.counts(profile: .exponential, ratio: 10, classes: 100, totalCount: 50_000).reduce(0, +) == 19_573)
     #expect(try LongTail.counts(profile: .step, ratio: 100, classes: 10, totalCount: 50_000).reduce(0, +) == 25_250)
     #expect(try LongTail.counts(profile: .step, ratio: 10, classes: 10, totalCount: 50_000).reduce(0, +) == 27_500)
   }
@@ -30,7 +31,9 @@ struct DatasetsLongTailTests {
   @Test("invalid ratios and too-large counts are errors")
   func invalid() {
     #expect(throws: DatasetError.self) { try LongTail.counts(profile: .step, ratio: 0.5, classes: 10, totalCount: 100) }
-    #expect(throws: DatasetError.self) { try LongTail.counts(profile: .step, ratio: .nan, classes: 10, totalCount: 100) }
+    #expect(throws: DatasetError.self) {
+      try LongTail.counts(profile: .step, ratio: .nan, classes: 10, totalCount: 100)
+    }
     #expect(throws: DatasetError.self) { try LongTail.subset(labels: [0, 0, 1], counts: [1, 2], seed: 0) }
     #expect(throws: Never.self) { try LongTail.subset(labels: [0, 0, 1], counts: [2, 1], seed: 0) }
   }
@@ -59,7 +62,8 @@ struct DatasetsLongTailTests {
     let dir = try TemporaryDirectory()
     try Fixtures.writeCIFAR10(in: dir.path, perBatch: 40, testCount: 10) { (7 * $0 + $0 / 10) % 10 }
     let splits = try DatasetCatalog.load("cifar10", dataDir: dir.path, checkOfficialCounts: false)
-    let exp = try DataPreparation.prepare(splits, recipe: DataRecipe(seed: 0, imbalance: .init(profile: .exponential, ratio: 10)))
+    let exp = try DataPreparation.prepare(
+      splits, recipe: DataRecipe(seed: 0, imbalance: .init(profile: .exponential, ratio: 10)))
     #expect(exp.subsetCounts == [20, 15, 11, 9, 7, 5, 4, 3, 2, 2])
     #expect(
       exp.subsetIndices == [
@@ -70,12 +74,14 @@ struct DatasetsLongTailTests {
       ])
     #expect(exp.train.indices == exp.subsetIndices)
     #expect(exp.train.labels == exp.train.indices.map { (7 * $0 + $0 / 10) % 10 })
-    let step = try DataPreparation.prepare(splits, recipe: DataRecipe(seed: 7, imbalance: .init(profile: .step, ratio: 2)))
+    let step = try DataPreparation.prepare(
+      splits, recipe: DataRecipe(seed: 7, imbalance: .init(profile: .step, ratio: 2)))
     #expect(step.subsetCounts == [20, 20, 20, 20, 20, 10, 10, 10, 10, 10])
     #expect(
       step.subsetIndices == [
         17, 179, 24, 55, 117, 0, 186, 62, 131, 193, 100, 148, 86, 162, 93, 124, 79, 31, 48, 155, 189, 72, 158, 141, 172,
-        34, 10, 103, 41, 65, 96, 89, 27, 3, 134, 110, 165, 58, 127, 196, 82, 20, 68, 13, 175, 44, 51, 113, 137, 144, 151,
+        34, 10, 103, 41, 65, 96, 89, 27, 3, 134, 110, 165, 58, 127, 196, 82, 20, 68, 13, 175, 44, 51, 113, 137, 144,
+        151,
         199, 37, 99, 106, 182, 75, 120, 168, 6, 61, 161, 147, 192, 9, 109, 85, 123, 78, 178, 116, 154, 30, 23, 185, 130,
         92, 54, 16, 47, 71, 64, 19, 88, 119, 26, 188, 102, 133, 2, 164, 57, 40, 171, 157, 140, 33, 126, 195, 95, 198, 5,
         143, 98, 29, 12, 181, 43, 105, 112, 77, 177, 39, 184, 139, 153, 146, 53, 15, 46, 25, 132, 118, 1, 32, 101, 194,
@@ -85,7 +91,9 @@ struct DatasetsLongTailTests {
 
   @Test("the fingerprint bytes are little-endian int64")
   func fingerprintBytes() throws {
-    #expect(Fingerprint.int64LittleEndianBytes([1, 258, -1]) == [1, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 255, count: 8))
+    #expect(
+      Fingerprint.int64LittleEndianBytes([1, 258, -1]) == [1, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0]
+        + [UInt8](repeating: 255, count: 8))
     // sha256 of np.asarray([0, 1, 2], dtype='<i8').tobytes()
     #expect(
       try Fixtures.sha256Hex(Fingerprint.int64LittleEndianBytes([0, 1, 2]))
@@ -137,8 +145,11 @@ enum DataParity {
   /// Where the Debian package `dataset-fashion-mnist` installs the files.
   static let debianDirectory = "/usr/share/datasets/fashion-mnist"
   static var debianFilesPresent: Bool {
-    ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-      .allSatisfy { FileManager.default.fileExists(atPath: debianDirectory + "/" + $0) }
+    [
+      "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+      "t10k-labels-idx1-ubyte.gz",
+    ]
+    .allSatisfy { FileManager.default.fileExists(atPath: debianDirectory + "/" + $0) }
   }
 }
 
@@ -152,7 +163,9 @@ struct DatasetsFashionParityTests {
   static let labels: [Int]? = try? IDXReader.readLabels(
     DataParity.debianDirectory + "/train-labels-idx1-ubyte.gz", classes: 10)
 
-  @Test("subsets match the official code's (counts, first five per class, last of class 9, sha256)", arguments: DataParity.cases)
+  @Test(
+    "subsets match the official code's (counts, first five per class, last of class 9, sha256)",
+    arguments: DataParity.cases)
   func parity(_ c: DataParity.Case) throws {
     let labels = try #require(Self.labels, "cannot read \(DataParity.debianDirectory)/train-labels-idx1-ubyte.gz")
     #expect(labels.count == 60_000)

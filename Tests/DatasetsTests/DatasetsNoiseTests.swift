@@ -21,9 +21,11 @@ struct DatasetsNoiseTests {
   @Test("symmetric: exactly ⌊rate·n_c⌋ true flips per class", arguments: [0.0, 0.2, 0.4, 1.0])
   func symmetric(rate: Double) throws {
     // Imbalanced classes: 100, 51, 7, 3.
-    let labels = Array(repeating: 0, count: 100) + Array(repeating: 1, count: 51) + Array(repeating: 2, count: 7)
+    let labels =
+      Array(repeating: 0, count: 100) + Array(repeating: 1, count: 51) + Array(repeating: 2, count: 7)
       + Array(repeating: 3, count: 3)
-    let noisy = try LabelNoise.apply(.init(kind: .symmetric, rate: rate), to: Self.subset(labels, classes: 4), key: Self.key)
+    let noisy = try LabelNoise.apply(
+      .init(kind: .symmetric, rate: rate), to: Self.subset(labels, classes: 4), key: Self.key)
     #expect(noisy.trueLabels == labels)
     for (c, n) in [100, 51, 7, 3].enumerated() {
       let flipped = noisy.noisyPositions.filter { labels[$0] == c }.count
@@ -99,8 +101,12 @@ struct DatasetsNoiseTests {
   @Test("rates outside [0, 1] are errors")
   func badRate() throws {
     let set = try Self.subset(Self.base)
-    #expect(throws: DatasetError.self) { try LabelNoise.apply(.init(kind: .symmetric, rate: 1.5), to: set, key: Self.key) }
-    #expect(throws: DatasetError.self) { try LabelNoise.apply(.init(kind: .uniform, rate: -0.1), to: set, key: Self.key) }
+    #expect(throws: DatasetError.self) {
+      try LabelNoise.apply(.init(kind: .symmetric, rate: 1.5), to: set, key: Self.key)
+    }
+    #expect(throws: DatasetError.self) {
+      try LabelNoise.apply(.init(kind: .uniform, rate: -0.1), to: set, key: Self.key)
+    }
   }
 
   /// numpy-legacy parity, references produced once with numpy 2.4.6 on the labels

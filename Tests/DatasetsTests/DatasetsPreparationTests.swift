@@ -45,7 +45,8 @@ struct DatasetsPreparationTests {
   @Test("without validation the subset is the official code's on the full training set")
   func plainSubset() throws {
     let (_, splits) = try Self.splits()
-    let data = try DataPreparation.prepare(splits, recipe: DataRecipe(seed: 4, imbalance: .init(profile: .step, ratio: 5)))
+    let data = try DataPreparation.prepare(
+      splits, recipe: DataRecipe(seed: 4, imbalance: .init(profile: .step, ratio: 5)))
     let counts = try LongTail.counts(profile: .step, ratio: 5, classes: 10, totalCount: 600)
     #expect(data.subsetIndices == (try LongTail.subset(labels: splits.train.labels, counts: counts, seed: 4)))
     #expect(data.train.indices == data.subsetIndices)
@@ -60,20 +61,25 @@ struct DatasetsPreparationTests {
     let (_, splits) = try Self.splits()
     let a = try DataPreparation.prepare(splits, recipe: Self.recipe)
     let b = try DataPreparation.prepare(splits, recipe: Self.recipe)
-    #expect(a.train == b.train && a.validation == b.validation && a.test == b.test && a.subsetIndices == b.subsetIndices)
+    #expect(
+      a.train == b.train && a.validation == b.validation && a.test == b.test && a.subsetIndices == b.subsetIndices)
     var other = Self.recipe
     other.seed = 4
     let c = try DataPreparation.prepare(splits, recipe: other)
     #expect(c.subsetIndices != a.subsetIndices)
     #expect(c.validation.indices != a.validation.indices)
     // Batches and epoch orders from the same keys agree too.
-    let filler = try BatchFiller(set: a.train, normalization: Normalization.statistics(of: splits.train), augmentation: .cifar)
+    let filler = try BatchFiller(
+      set: a.train, normalization: Normalization.statistics(of: splits.train), augmentation: .cifar)
     let sampler = try EpochSampler(labels: a.train.labels, classes: 10, scheme: .squareRoot)
     let order = sampler.order(epoch: 2, key: RandomKey(seed: 8))
     #expect(order == sampler.order(epoch: 2, key: RandomKey(seed: 8)))
-    let x = Tensor(shape: [1]), y = Tensor(shape: [1])
-    var lx: [Int] = [], ly: [Int] = []
-    var sx = RandomKey(seed: 8).split("augment").stream(), sy = sx
+    let x = Tensor(shape: [1])
+    let y = Tensor(shape: [1])
+    var lx: [Int] = []
+    var ly: [Int] = []
+    var sx = RandomKey(seed: 8).split("augment").stream()
+    var sy = sx
     filler.fill(order[0..<16], images: x, labels: &lx, stream: &sx)
     filler.fill(order[0..<16], images: y, labels: &ly, stream: &sy)
     #expect(x.toArray() == y.toArray() && lx == ly)

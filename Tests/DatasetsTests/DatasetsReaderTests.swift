@@ -26,9 +26,10 @@ struct DatasetsReaderTests {
     let suffix = gzipped ? ".gz" : ""
     let files = try DatasetCatalog.files("fashion-mnist", dataDir: dir.path)
     #expect(
-      files == [
-        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-      ].map { dir.path + "/" + $0 + suffix })
+      files
+        == [
+          "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+        ].map { dir.path + "/" + $0 + suffix })
   }
 
   @Test("CIFAR-10 records become NHWC images, files found in the archive's subfolder")
@@ -93,7 +94,9 @@ struct DatasetsReaderTests {
   @Test("unknown dataset and CIFAR without a data directory")
   func settings() {
     expectError(.unknownDataset, mentioning: "imagenet") { _ = try DatasetCatalog.load("imagenet", dataDir: nil) }
-    expectError(.missingDataDirectory, mentioning: "--data-dir") { _ = try DatasetCatalog.files("cifar10", dataDir: nil) }
+    expectError(.missingDataDirectory, mentioning: "--data-dir") {
+      _ = try DatasetCatalog.files("cifar10", dataDir: nil)
+    }
   }
 
   @Test("truncated files", arguments: [false, true])
@@ -107,7 +110,9 @@ struct DatasetsReaderTests {
     let gz = gzipped ? ".gz" : ""
     expectError(.truncated, mentioning: "img" + gz) { _ = try IDXReader.readImages(dir.file("img" + gz)) }
     expectError(.truncated, mentioning: "lab" + gz) { _ = try IDXReader.readLabels(dir.file("lab" + gz), classes: 10) }
-    expectError(.truncated, mentioning: "short-header" + gz) { _ = try IDXReader.readImages(dir.file("short-header" + gz)) }
+    expectError(.truncated, mentioning: "short-header" + gz) {
+      _ = try IDXReader.readImages(dir.file("short-header" + gz))
+    }
   }
 
   @Test("extra bytes after the data are an error")
@@ -122,8 +127,12 @@ struct DatasetsReaderTests {
     let dir = try TemporaryDirectory()
     try Fixtures.write(Array(Fixtures.cifarRecords(labels: [1, 2]).dropLast(100)), to: dir.file("a.bin"))
     try Fixtures.write([], to: dir.file("b.bin"))
-    expectError(.truncated, mentioning: "a.bin") { _ = try CIFARReader.read(files: [dir.file("a.bin")], variant: .cifar10) }
-    expectError(.truncated, mentioning: "b.bin") { _ = try CIFARReader.read(files: [dir.file("b.bin")], variant: .cifar10) }
+    expectError(.truncated, mentioning: "a.bin") {
+      _ = try CIFARReader.read(files: [dir.file("a.bin")], variant: .cifar10)
+    }
+    expectError(.truncated, mentioning: "b.bin") {
+      _ = try CIFARReader.read(files: [dir.file("b.bin")], variant: .cifar10)
+    }
   }
 
   @Test("bad magic numbers, including labels and images swapped")
