@@ -35,6 +35,7 @@ struct DatasetsLongTailTests {
       try LongTail.counts(profile: .step, ratio: .nan, classes: 10, totalCount: 100)
     }
     #expect(throws: DatasetError.self) { try LongTail.subset(labels: [0, 0, 1], counts: [1, 2], seed: 0) }
+    #expect(throws: DatasetError.self) { try LongTail.subset(labels: [0, 0, 2], counts: [1, 1], seed: 0) }
     #expect(throws: Never.self) { try LongTail.subset(labels: [0, 0, 1], counts: [2, 1], seed: 0) }
   }
 
@@ -63,7 +64,7 @@ struct DatasetsLongTailTests {
     try Fixtures.writeCIFAR10(in: dir.path, perBatch: 40, testCount: 10) { (7 * $0 + $0 / 10) % 10 }
     let splits = try DatasetCatalog.load("cifar10", dataDir: dir.path, checkOfficialCounts: false)
     let exp = try DataPreparation.prepare(
-      splits, recipe: DataRecipe(seed: 0, imbalance: .init(profile: .exponential, ratio: 10)))
+      splits, recipe: DataRecipe(seed: 0, imbalance: .profile(.exponential, ratio: 10)))
     #expect(exp.subsetCounts == [20, 15, 11, 9, 7, 5, 4, 3, 2, 2])
     #expect(
       exp.subsetIndices == [
@@ -75,7 +76,7 @@ struct DatasetsLongTailTests {
     #expect(exp.train.indices == exp.subsetIndices)
     #expect(exp.train.labels == exp.train.indices.map { (7 * $0 + $0 / 10) % 10 })
     let step = try DataPreparation.prepare(
-      splits, recipe: DataRecipe(seed: 7, imbalance: .init(profile: .step, ratio: 2)))
+      splits, recipe: DataRecipe(seed: 7, imbalance: .profile(.step, ratio: 2)))
     #expect(step.subsetCounts == [20, 20, 20, 20, 20, 10, 10, 10, 10, 10])
     #expect(
       step.subsetIndices == [
@@ -191,7 +192,7 @@ struct DatasetsFashionParityTests {
     let files = try DatasetCatalog.files("fashion-mnist", dataDir: nil)
     #expect(files.first == DataParity.debianDirectory + "/train-images-idx3-ubyte.gz" && files.count == 4)
     let prepared = try DataPreparation.prepare(
-      splits, recipe: DataRecipe(seed: 0, imbalance: .init(profile: .exponential, ratio: 100)))
+      splits, recipe: DataRecipe(seed: 0, imbalance: .profile(.exponential, ratio: 100)))
     #expect(
       try Fixtures.sha256Hex(Fingerprint.int64LittleEndianBytes(prepared.subsetIndices ?? []))
         == DataParity.cases[0].sha256)

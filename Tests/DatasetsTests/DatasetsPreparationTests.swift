@@ -14,7 +14,7 @@ struct DatasetsPreparationTests {
   }
 
   static let recipe = DataRecipe(
-    seed: 3, validationPerClass: 5, imbalance: .init(profile: .exponential, ratio: 10),
+    seed: 3, validationPerClass: 5, imbalance: .profile(.exponential, ratio: 10),
     noise: .init(kind: .symmetric, rate: 0.2), maxTrain: 100, maxTest: 50)
 
   @Test("validation → long-tailed subset → cap → noise, as documented")
@@ -46,7 +46,7 @@ struct DatasetsPreparationTests {
   func plainSubset() throws {
     let (_, splits) = try Self.splits()
     let data = try DataPreparation.prepare(
-      splits, recipe: DataRecipe(seed: 4, imbalance: .init(profile: .step, ratio: 5)))
+      splits, recipe: DataRecipe(seed: 4, imbalance: .profile(.step, ratio: 5)))
     let counts = try LongTail.counts(profile: .step, ratio: 5, classes: 10, totalCount: 600)
     #expect(data.subsetIndices == (try LongTail.subset(labels: splits.train.labels, counts: counts, seed: 4)))
     #expect(data.train.indices == data.subsetIndices)
@@ -54,6 +54,32 @@ struct DatasetsPreparationTests {
     #expect(data.test.count == 100)
     let plain = try DataPreparation.prepare(splits, recipe: DataRecipe())
     #expect(plain.subsetIndices == nil && plain.train.indices == Array(0..<600))
+  }
+
+  @Test("a two-class task with explicit counts (L2RW-style): classes kept, relabelled, counted")
+  func binaryTask() throws {
+    let (_, splits) = try Self.splits()
+    let recipe = DataRecipe(seed: 1, classes: [4, 2], validationPerClass: 5, imbalance: .counts([40, 3]))
+    let data = try DataPreparation.prepare(splits, recipe: recipe)
+    #expect(data.train.classes == 2 && data.test.classes == 2 && data.validation.classes == 2)
+    #expect(data.subsetCounts == [40, 3] && data.trainTrueCounts == [40, 3] && data.trainCounts == [40, 3])
+    #expect(ClassCounts.of(data.validation.labels, classes: 2) == [5, 5])
+    // Class 4 → 0, class 2 → 1, for train, validation and test alike.
+    for part in [data.train, data.validation, data.test] {
+      for (k, row) in part.indices.enumerated() {
+        let original = (part == data.test ? splits.test : splits.train).labels[row]
+        #expect(original == [4, 2][part.labels[k]])
+      }
+    }
+    #expect(data.test.count == 20)
+    #expect(throws: DatasetError.self) {
+      try DataPreparation.prepare(splits, recipe: DataRecipe(classes: [4, 2], imbalance: .counts([1, 2, 3])))
+    }
+    #expect(throws: DatasetError.self) { try LabeledSubset(splits.train).restrictingClasses([3, 3]) }
+    #expect(throws: DatasetError.self) { try LabeledSubset(splits.train).restrictingClasses([3, 10]) }
+    let noisy = try LabelNoise.apply(
+      .init(kind: .symmetric, rate: 0.5), to: LabeledSubset(splits.train), key: RandomKey(seed: 1))
+    #expect(throws: DatasetError.self) { try noisy.restrictingClasses([0, 1]) }
   }
 
   @Test("same seed → same data; another seed → other data")
@@ -90,7 +116,7 @@ struct DatasetsPreparationTests {
     let (_, splits) = try Self.splits()
     for recipe in [
       DataRecipe(seed: -1), DataRecipe(seed: 1 << 33), DataRecipe(validationPerClass: 60), DataRecipe(maxTrain: 0),
-      DataRecipe(maxTest: -3), DataRecipe(imbalance: .init(profile: .exponential, ratio: 0.1)),
+      DataRecipe(maxTest: -3), DataRecipe(imbalance: .profile(.exponential, ratio: 0.1)),
       DataRecipe(noise: .init(kind: .asymmetric(AsymmetricMap([.init(3, 3)])), rate: 0.1)),
     ] {
       #expect(throws: DatasetError.self, "\(recipe)") { try DataPreparation.prepare(splits, recipe: recipe) }
