@@ -9,6 +9,9 @@ public struct DataRecipe: Sendable, Equatable {
     case profile(ImbalanceProfile, ratio: Double)
     /// Explicit per-class counts (e.g. L2RW's 4-vs-9 counts), one per class.
     case counts([Int])
+
+    /// ``profile(_:ratio:)``.
+    public init(profile: ImbalanceProfile, ratio: Double) { self = .profile(profile, ratio: ratio) }
   }
 
   /// The dataset seed (the official codes' `rand_number`, default 0); it alone fixes the subset, the
