@@ -44,7 +44,8 @@ public struct Normalization: Sendable, Equatable, Codable {
         if let indices { for row in indices { add(row) } } else { for row in 0..<images.count { add(row) } }
       }
     }
-    var mean = [Float](), std = [Float]()
+    var mean = [Float]()
+    var std = [Float]()
     for ch in 0..<c {
       let bins = histogram[(ch * 256)..<(ch * 256 + 256)]
       let n = Double(bins.reduce(0, +))
@@ -150,7 +151,9 @@ public struct BatchFiller: Sendable {
   private func write(
     _ positions: ArraySlice<Int>, images: Tensor, labels: inout [Int], stream: inout RandomStream, augment: Bool
   ) {
-    let h = set.images.height, w = set.images.width, c = set.images.channels
+    let h = set.images.height
+    let w = set.images.width
+    let c = set.images.channels
     let size = h * w * c
     images.resize([positions.count, h, w, c])
     labels.removeAll(keepingCapacity: true)
@@ -161,7 +164,9 @@ public struct BatchFiller: Sendable {
         for position in positions {
           labels.append(set.labels[position])
           let src = set.indices[position] * size
-          var top = 0, left = 0, flip = false
+          var top = 0
+          var left = 0
+          var flip = false
           if augment {
             if p > 0 {
               top = stream.nextInt(below: 2 * p + 1)

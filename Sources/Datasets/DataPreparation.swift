@@ -2,17 +2,16 @@ import Engine
 
 /// The dataset part of a job: which subset, noise and splits, all from one dataset seed.
 public struct DataRecipe: Sendable, Equatable {
-  /// A long-tailed profile and ratio ρ = n_max / n_min.
-  public struct Imbalance: Sendable, Equatable {
-    /// The profile.
-    public var profile: ImbalanceProfile
-    /// ρ ≥ 1.
-    public var ratio: Double
-    /// A profile and ratio.
-    public init(profile: ImbalanceProfile, ratio: Double) {
-      self.profile = profile
-      self.ratio = ratio
-    }
+  /// Per-class counts of the training subset, drawn by the official code's procedure
+  /// (``LongTail/subset(labels:counts:seed:)``).
+  public enum Imbalance: Sendable, Equatable {
+    /// A long-tailed profile and ratio ρ = n_max / n_min ≥ 1 (``LongTail/counts(profile:ratio:classes:totalCount:)``).
+    case profile(ImbalanceProfile, ratio: Double)
+    /// Explicit per-class counts (e.g. L2RW's 4-vs-9 counts), one per class.
+    case counts([Int])
+
+    /// ``profile(_:ratio:)``.
+    public init(profile: ImbalanceProfile, ratio: Double) { self = .profile(profile, ratio: ratio) }
   }
 
   /// The dataset seed (the official codes' `rand_number`, default 0); it alone fixes the subset, the
@@ -22,7 +21,10 @@ public struct DataRecipe: Sendable, Equatable {
   public var validationPerClass: Int
   /// How the validation examples are chosen.
   public var validationSelection: Splits.ValidationSelection
-  /// The long-tailed profile, or `nil` for the full training set.
+  /// The original classes to keep, relabelled `0..<k` in this order (`nil`: all); applied first, to
+  /// the training and test sets (``LabeledSubset/restrictingClasses(_:)``).
+  public var classes: [Int]?
+  /// The long-tailed profile or explicit counts, or `nil` for the full training set.
   public var imbalance: Imbalance?
   /// Injected label noise, or `nil`. A ``LabelNoise/Generator/numpyLegacy(seed:)`` seed is used as
   /// given (ABSGD's default is 123); pass ``seed`` there for "from the dataset seed".
@@ -35,10 +37,12 @@ public struct DataRecipe: Sendable, Equatable {
 
   /// A recipe; every part defaults to "off".
   public init(
-    seed: Int = 0, validationPerClass: Int = 0, validationSelection: Splits.ValidationSelection = .random,
-    imbalance: Imbalance? = nil, noise: LabelNoise.Spec? = nil, maxTrain: Int? = nil, maxTest: Int? = nil
+    seed: Int = 0, classes: [Int]? = nil, validationPerClass: Int = 0,
+    validationSelection: Splits.ValidationSelection = .random, imbalance: Imbalance? = nil,
+    noise: LabelNoise.Spec? = nil, maxTrain: Int? = nil, maxTest: Int? = nil
   ) {
     self.seed = seed
+    self.classes = classes
     self.validationPerClass = validationPerClass
     self.validationSelection = validationSelection
     self.imbalance = imbalance
@@ -67,13 +71,15 @@ public struct PreparedData: Sendable {
   public let subsetCounts: [Int]?
   /// Per-class counts of the training labels as trained on (after cap and noise).
   public var trainCounts: [Int] { ClassCounts.of(train.labels, classes: train.classes) }
+  /// Per-class counts of the training set's true labels (what the many/medium/few split uses).
+  public var trainTrueCounts: [Int] { ClassCounts.of(train.trueLabels, classes: train.classes) }
   /// The realised noise rate of the training set (0 without noise).
   public var realisedNoiseRate: Double { train.noiseRate }
 }
 
 /// Turns official splits and a ``DataRecipe`` into a job's data.
 ///
-/// Order: (1) the validation split is taken from the full official training set (before the long-tailed
+/// Order: (0) ``DataRecipe/classes`` restricts and relabels the classes; (1) the validation split is taken from the full official training set (before the long-tailed
 /// subset, as CDB's carve-out; with `validationPerClass == 0` the long-tailed subset is exactly the
 /// official code's); (2) the long-tailed subset of the remaining examples (``LongTail``, numpy legacy
 /// generator seeded with the dataset seed; `img_max` = remaining/C); (3) the `maxTrain` cap; (4) label
@@ -94,16 +100,33 @@ public enum DataPreparation {
         .invalidSetting, file: "dataset.seed", "\(recipe.seed)", expected: "an integer in 0...\(UInt32.max)")
     }
     let base = key(seed: recipe.seed)
-    var (train, validation) = try Splits.holdOut(
-      LabeledSubset(splits.train), perClass: recipe.validationPerClass, selection: recipe.validationSelection,
+    var full = LabeledSubset(splits.train)
+    var test = LabeledSubset(splits.test)
+    if let kept = recipe.classes {
+      full = try full.restrictingClasses(kept)
+      test = try test.restrictingClasses(kept)
+    }
+    let split = try Splits.holdOut(
+      full, perClass: recipe.validationPerClass, selection: recipe.validationSelection,
       key: base.split("validation"))
+    var train = split.train
     var subsetIndices: [Int]? = nil
     var subsetCounts: [Int]? = nil
     if let imbalance = recipe.imbalance {
-      let (subset, counts) = try LongTail.apply(
-        train, profile: imbalance.profile, ratio: imbalance.ratio, seed: recipe.seed)
-      train = subset
-      subsetIndices = subset.indices
+      let counts: [Int]
+      switch imbalance {
+      case .profile(let profile, let ratio):
+        counts = try LongTail.counts(profile: profile, ratio: ratio, classes: train.classes, totalCount: train.count)
+      case .counts(let explicit):
+        guard explicit.count == train.classes else {
+          throw DatasetError(
+            .invalidSetting, file: "dataset.imbalance.counts", "\(explicit.count) counts",
+            expected: "one count per class (\(train.classes))")
+        }
+        counts = explicit
+      }
+      train = train.selecting(try LongTail.subset(labels: train.labels, counts: counts, seed: recipe.seed))
+      subsetIndices = train.indices
       subsetCounts = counts
     }
     if let cap = recipe.maxTrain {
@@ -115,16 +138,14 @@ public enum DataPreparation {
     if let noise = recipe.noise {
       train = try LabelNoise.apply(noise, to: train, key: base.split("label-noise"))
     }
-    var test = LabeledSubset(splits.test)
     if let cap = recipe.maxTest {
       guard cap > 0 else {
         throw DatasetError(.invalidSetting, file: "dataset.max_test", "\(cap)", expected: "a positive count")
       }
       test = Splits.stratifiedCap(test, maxCount: cap, key: base.split("max-test"))
     }
-    if recipe.validationPerClass == 0 { validation = validation.selecting([]) }
     return PreparedData(
-      name: splits.name, train: train, validation: validation, test: test, subsetIndices: subsetIndices,
+      name: splits.name, train: train, validation: split.validation, test: test, subsetIndices: subsetIndices,
       subsetCounts: subsetCounts)
   }
 }

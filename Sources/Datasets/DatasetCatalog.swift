@@ -138,7 +138,9 @@ public enum DatasetCatalog {
     return [dir]
   }
 
-  private static func resolve(_ name: String, _ entry: Layout, dataDir: String?) throws -> (train: [String], test: [String]) {
+  private static func resolve(_ name: String, _ entry: Layout, dataDir: String?) throws -> (
+    train: [String], test: [String]
+  ) {
     let dirs = try directories(entry, dataDir: dataDir, name: name)
     func find(_ accepted: [String], in dir: String) -> String? {
       accepted.lazy.map { dir + "/" + $0 }.first(where: FileBytes.exists)

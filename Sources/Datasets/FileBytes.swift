@@ -53,7 +53,8 @@ enum FileBytes {
     var errnum: Int32 = 0
     let text = gzerror(file, &errnum).map { String(cString: $0) } ?? "unknown error"
     if errnum == Z_ERRNO {
-      return DatasetError(.unreadable, file: path, "read error: \(String(cString: strerror(errno)))",
+      return DatasetError(
+        .unreadable, file: path, "read error: \(String(cString: strerror(errno)))",
         expected: "a readable regular file")
     }
     let what = errnum == Z_BUF_ERROR ? "gzip stream ends early (\(text))" : "corrupt gzip stream (\(text))"

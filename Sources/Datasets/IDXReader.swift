@@ -37,7 +37,8 @@ public enum IDXReader {
     let columns = Int(bigEndianWord(bytes, at: 12))
     guard rows > 0, columns > 0 else {
       throw DatasetError(
-        .countMismatch, file: path, "image size \(rows)×\(columns) in the header", expected: "positive rows and columns")
+        .countMismatch, file: path, "image size \(rows)×\(columns) in the header", expected: "positive rows and columns"
+      )
     }
     let (perImage, o1) = rows.multipliedReportingOverflow(by: columns)
     let (total, o2) = count.multipliedReportingOverflow(by: perImage)

@@ -15,8 +15,8 @@ public struct LabeledSubset: Sendable, Equatable {
 
   /// The number of examples.
   public var count: Int { indices.count }
-  /// The number of classes.
-  public var classes: Int { images.classes }
+  /// The number of classes (the image set's, or fewer after ``restrictingClasses(_:)``).
+  public private(set) var classes: Int
 
   /// Every image of `images`, in file order, with clean labels.
   public init(_ images: ImageSet) {
@@ -24,6 +24,7 @@ public struct LabeledSubset: Sendable, Equatable {
     indices = Array(0..<images.count)
     labels = images.labels
     trueLabels = images.labels
+    classes = images.classes
   }
 
   /// The images at `indices` (rows of `images`), with clean labels.
@@ -33,6 +34,7 @@ public struct LabeledSubset: Sendable, Equatable {
     self.indices = indices
     labels = indices.map { images.labels[$0] }
     trueLabels = labels
+    classes = images.classes
   }
 
   /// The examples at `positions` (positions in this subset, any order), keeping their labels.
@@ -42,6 +44,35 @@ public struct LabeledSubset: Sendable, Equatable {
     copy.labels = positions.map { labels[$0] }
     copy.trueLabels = positions.map { trueLabels[$0] }
     return copy
+  }
+
+  /// The examples whose true class is in `kept`, relabelled `kept[0] → 0`, `kept[1] → 1`, … (a
+  /// binary task from two classes, e.g. L2RW's Pullover-vs-Coat or α-loss's T-shirt-vs-Shirt), in this
+  /// subset's order; ``classes`` becomes `kept.count`.
+  ///
+  /// - Throws: ``DatasetError`` `invalidSetting` if `kept` has fewer than 2 classes, repeats one, names
+  ///   one outside `0..<classes`, or a kept example's training label (after noise) is not kept.
+  public func restrictingClasses(_ kept: [Int]) throws -> LabeledSubset {
+    guard kept.count >= 2, Set(kept).count == kept.count, kept.allSatisfy({ $0 >= 0 && $0 < classes }) else {
+      throw DatasetError(
+        .invalidSetting, file: "dataset.classes", "classes \(kept)",
+        expected: "at least 2 distinct classes in 0..<\(classes)")
+    }
+    var newLabel = [Int](repeating: -1, count: classes)
+    for (k, c) in kept.enumerated() { newLabel[c] = k }
+    let positions = (0..<count).filter { newLabel[trueLabels[$0]] >= 0 }
+    var out = selecting(positions)
+    out.trueLabels = out.trueLabels.map { newLabel[$0] }
+    out.labels = try out.labels.map {
+      guard newLabel[$0] >= 0 else {
+        throw DatasetError(
+          .invalidSetting, file: "dataset.classes", "a training label \($0) outside the kept classes \(kept)",
+          expected: "classes restricted before noise is injected")
+      }
+      return newLabel[$0]
+    }
+    out.classes = kept.count
+    return out
   }
 
   /// The positions whose training label differs from the true label.

@@ -52,11 +52,16 @@ public enum LongTail {
   ///   - counts: per-class counts (``counts(profile:ratio:classes:totalCount:)``).
   ///   - seed: the dataset seed (`rand_number`, default 0 upstream), in `0..<2³²`.
   /// - Returns: the kept positions, class-major (class 0's first), each class in shuffled order.
-  /// - Throws: ``DatasetError`` `invalidSetting` if a class has fewer examples than its count (the
+  /// - Throws: ``DatasetError`` `invalidSetting` if a label has no count, a class has fewer examples than its count (the
   ///   official code would silently keep fewer images while recording the full count) or the seed is
   ///   outside numpy's range.
   public static func subset(labels: [Int], counts: [Int], seed: Int) throws -> [Int] {
     var generator = try NumpyRandomState(checkedSeed: seed, setting: "dataset.seed")
+    if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= counts.count }) {
+      throw DatasetError(
+        .invalidSetting, file: "dataset.imbalance", "label \(labels[bad]) at position \(bad)",
+        expected: "labels in 0..<\(counts.count), one count per class")
+    }
     let byClass = ClassCounts.positions(labels, classes: counts.count)
     var kept: [Int] = []
     kept.reserveCapacity(counts.reduce(0, +))
@@ -72,16 +77,6 @@ public enum LongTail {
       kept.append(contentsOf: members.prefix(count))
     }
     return kept
-  }
-
-  /// The long-tailed subset of `set` (``counts(profile:ratio:classes:totalCount:)`` with
-  /// `totalCount = set.count`, then ``subset(labels:counts:seed:)`` on its training labels).
-  public static func apply(
-    _ set: LabeledSubset, profile: ImbalanceProfile, ratio: Double, seed: Int
-  ) throws -> (subset: LabeledSubset, counts: [Int]) {
-    let counts = try counts(profile: profile, ratio: ratio, classes: set.classes, totalCount: set.count)
-    let positions = try subset(labels: set.labels, counts: counts, seed: seed)
-    return (set.selecting(positions), counts)
   }
 }
 

@@ -91,7 +91,8 @@ public struct EpochSampler: Sendable {
     out.reserveCapacity(samplesPerEpoch)
     for _ in 0..<samplesPerEpoch {
       let u = stream.nextDouble()
-      var lo = 0, hi = cumulative.count - 1
+      var lo = 0
+      var hi = cumulative.count - 1
       while lo < hi {
         let mid = (lo + hi) / 2
         if cumulative[mid] > u { hi = mid } else { lo = mid + 1 }
