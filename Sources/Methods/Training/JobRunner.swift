@@ -18,7 +18,7 @@ public enum JobRunner {
     let data = try DataPreparation.prepare(splits, recipe: try recipe(spec.dataset))
     let images = splits.train
     let exampleShape = [images.height, images.width, images.channels]
-    let classes = images.classes
+    let classes = data.train.classes
     // Normalisation: fixed per dataset (CIFAR: the official constants; (Fashion-)MNIST: the full
     // official training set's statistics), the same for every method and subset.
     let normalization =
@@ -62,9 +62,11 @@ public enum JobRunner {
 
     // Final metrics on the test set.
     let metrics = ClassificationMetrics(logits: trainer.testLogits, labels: data.test.labels)
-    let thresholds = ShotThresholds.scaled(toMaxCount: trainCounts.max() ?? 0)
+    // Many/medium/few by the true training counts (noise does not move a class between groups).
+    let trueCounts = data.trainTrueCounts
+    let thresholds = ShotThresholds.scaled(toMaxCount: trueCounts.max() ?? 0)
     var groupSums: [ShotGroup: (Double, Int)] = [:]
-    for (c, n) in trainCounts.enumerated() where !metrics.perClassAccuracy[c].isNaN {
+    for (c, n) in trueCounts.enumerated() where !metrics.perClassAccuracy[c].isNaN {
       let g = thresholds.group(n)
       let (s, k) = groupSums[g] ?? (0, 0)
       groupSums[g] = (s + metrics.perClassAccuracy[c], k + 1)
