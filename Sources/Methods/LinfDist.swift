@@ -162,8 +162,11 @@ public final class NormDistLayer {
 ///    (MLPModel's training branch, which bounds the outputs by ±eps; eps in normalised input units);
 /// 3. lam = lam0·exp(ln(lam_end/lam0)·ratio), ratio the schedule's progress in [0, 1];
 /// 4. loss = mean_i max_j clamp(m_ij, 0, clip) + lam·CE(logits, t)   (unweighted mean).
-/// The hinge uses the **unscaled** outputs, the CE term the **scaled** logits. Subgradients follow
-/// PyTorch: clamp passes the gradient at its bounds, `max(dim=1)` sends it to the first maximal index.
+/// The hinge uses the **unscaled** outputs, the CE term the **scaled** logits. Subgradients:
+/// `max(dim=1)` sends the gradient to the first maximal index, and the clamp passes it for
+/// 0 ≤ m < clip. At m = clip exactly (all-equal outputs) the official-code vectors carry no hinge
+/// gradient (linf-dist-objective-005), although FORMAT.md describes PyTorch's clamp as passing it at
+/// the bound; this follows the vectors.
 /// ``loss(logits:targets:gradient:)`` takes d as `logits`; ``scalarGradient`` is ∂loss/∂scalar.
 ///
 /// **References:**
@@ -234,7 +237,7 @@ public final class LinfDistObjective: ClassificationLoss {
       }
       hinge += bestValue
       let m = worstMargins[i * k + best]
-      if best != t && m >= 0 && m <= clip {
+      if best != t && m >= 0 && m < clip {
         let s = inv / (2 * eps)
         g[t] = Float(Double(g[t]) + s)
         g[best] = Float(Double(g[best]) - s)
