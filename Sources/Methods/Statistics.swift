@@ -20,6 +20,7 @@ public enum Statistics {
     precondition(a > 0 && b > 0, "Beta parameters must be positive")
     if x <= 0 { return 0 }
     if x >= 1 { return 1 }
+    if a == b && x == 0.5 { return 0.5 }  // exact by symmetry
     let logFront = a * log(x) + b * log1p(-x) - logBeta(a, b)
     if x < (a + 1) / (a + b + 2) {
       return exp(logFront) * betaContinuedFraction(x, a, b) / a
