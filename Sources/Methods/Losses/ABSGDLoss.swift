@@ -63,10 +63,9 @@ public final class ABSGDLoss: ClassificationLoss {
   public func loss(logits: Tensor, targets: [Int], gradient: Tensor) -> Double {
     let n = logits.rows, c = logits.rowSize
     precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-    switch criterion {
-    case .ldam:
-      ldam!.perExample(logits: logits, targets: targets, gradient: gradient, into: &perExampleLosses)
-    case .crossEntropy, .focal:
+    if let ldam {
+      ldam.perExample(logits: logits, targets: targets, gradient: gradient, into: &perExampleLosses)
+    } else {
       gradient.resize(logits.shape)
       row.resize(c)
       perExampleLosses.removeAll(keepingCapacity: true)
