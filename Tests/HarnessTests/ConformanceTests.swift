@@ -5,7 +5,8 @@ import Testing
 
 /// The public conformance vectors (a copy of ../shared/conformance/vectors-public.json).
 private func publicVectorsPath() throws -> String {
-  let url = try #require(Bundle.module.url(forResource: "vectors-public", withExtension: "json", subdirectory: "Fixtures"))
+  let url = try #require(
+    Bundle.module.url(forResource: "vectors-public", withExtension: "json", subdirectory: "Fixtures"))
   return url.path
 }
 
@@ -55,17 +56,20 @@ private let ceLoss = (log(2.0) + log(1 + exp(2.0))) / 2
   }
 
   @Test func passAndFailFollowTheToleranceRule() throws {
-    let pass = try Conformance.evaluate(data: file(ceCase.replacingOccurrences(of: "LOSS", with: "\(ceLoss)")), file: "t.json")
+    let pass = try Conformance.evaluate(
+      data: file(ceCase.replacingOccurrences(of: "LOSS", with: "\(ceLoss)")), file: "t.json")
     #expect(pass.map(\.status) == [.pass])
     #expect(pass[0].worstError < 0.01)
     // Off by more than abs + rel·|expected| on the loss only: fails there, names the key.
     let off = ceLoss + 2e-4
-    let fail = try Conformance.evaluate(data: file(ceCase.replacingOccurrences(of: "LOSS", with: "\(off)")), file: "t.json")
+    let fail = try Conformance.evaluate(
+      data: file(ceCase.replacingOccurrences(of: "LOSS", with: "\(off)")), file: "t.json")
     #expect(fail[0].status == .fail)
     #expect(fail[0].firstFailure?.hasPrefix("loss (got") == true)
     #expect(fail[0].worstError > 1 && fail[0].worstError < 3)
     // Within tolerance: abs 1e-5 + rel 1e-4·|e| ≈ 1.3e-4.
-    let near = try Conformance.evaluate(data: file(ceCase.replacingOccurrences(of: "LOSS", with: "\(ceLoss + 1e-4)")), file: "t.json")
+    let near = try Conformance.evaluate(
+      data: file(ceCase.replacingOccurrences(of: "LOSS", with: "\(ceLoss + 1e-4)")), file: "t.json")
     #expect(near[0].status == .pass)
   }
 
@@ -89,14 +93,17 @@ private let ceLoss = (log(2.0) + log(1 + exp(2.0))) / 2
       """
     #expect(try Conformance.evaluate(data: file(avgK.replacingOccurrences(of: "SIZE", with: "1")), file: "a")[0].passed)
     // abs 0.5 would accept 1 vs 0 as a real, but set sizes are integers.
-    #expect(try !Conformance.evaluate(data: file(avgK.replacingOccurrences(of: "SIZE", with: "0")), file: "a")[0].passed)
+    #expect(
+      try !Conformance.evaluate(data: file(avgK.replacingOccurrences(of: "SIZE", with: "0")), file: "a")[0].passed)
     let rs = """
       {"id": "rs", "kind": "certify", "method": "randomized-smoothing", "params": {},
        "inputs": {"n_a": 0, "n": 100, "alpha": 0.001, "sigma": 0.5},
        "expected": {"p_lower": 0.0, "abstain": ABSTAIN}, "tolerance": {"abs": 1e-06, "rel": 1e-05}}
       """
-    #expect(try Conformance.evaluate(data: file(rs.replacingOccurrences(of: "ABSTAIN", with: "true")), file: "r")[0].passed)
-    #expect(try !Conformance.evaluate(data: file(rs.replacingOccurrences(of: "ABSTAIN", with: "false")), file: "r")[0].passed)
+    #expect(
+      try Conformance.evaluate(data: file(rs.replacingOccurrences(of: "ABSTAIN", with: "true")), file: "r")[0].passed)
+    #expect(
+      try !Conformance.evaluate(data: file(rs.replacingOccurrences(of: "ABSTAIN", with: "false")), file: "r")[0].passed)
   }
 
   @Test func unknownMethodsAreUnsupportedAndCountAsFailures() throws {
@@ -126,7 +133,10 @@ private let ceLoss = (log(2.0) + log(1 + exp(2.0))) / 2
     let wrongFormat = error(file("{}", format: "other/2"))
     #expect(wrongFormat?.code == .wrongFormat && wrongFormat?.description.hasPrefix("bad.json") == true)
     #expect(error(Data("{\"format\": \"replicate-conformance/1\"}".utf8))?.code == .missingKey)
-    let noInputs = error(file("{\"id\": \"a\", \"method\": \"ce\", \"params\": {}, \"expected\": {}, \"tolerance\": {\"abs\": 0, \"rel\": 0}}"))
+    let noInputs = error(
+      file(
+        "{\"id\": \"a\", \"method\": \"ce\", \"params\": {}, \"expected\": {}, \"tolerance\": {\"abs\": 0, \"rel\": 0}}"
+      ))
     #expect(noInputs?.code == .missingKey && noInputs?.keyPath == "cases[0].inputs")
     let caseWith = { (inputs: String) in
       "{\"id\": \"c\", \"method\": \"ce\", \"params\": {}, \"inputs\": \(inputs), \"expected\": {}, \"tolerance\": {\"abs\": 0, \"rel\": 0}}"
@@ -138,7 +148,9 @@ private let ceLoss = (log(2.0) + log(1 + exp(2.0))) / 2
     let ragged = error(file(caseWith("{\"logits\": [[1.0, 2.0], [1.0]], \"targets\": [0, 0]}")))
     #expect(ragged?.keyPath == "cases[0].inputs.logits")
     let twice = caseWith("{}")
-    #expect(error(Data("{\"format\": \"replicate-conformance/1\", \"cases\": [\(twice), \(twice)]}".utf8))?.code == .duplicateID)
+    #expect(
+      error(Data("{\"format\": \"replicate-conformance/1\", \"cases\": [\(twice), \(twice)]}".utf8))?.code
+        == .duplicateID)
     let missing = try? Conformance.evaluate(file: "/nonexistent/vectors.json")
     #expect(missing == nil)
   }

@@ -55,7 +55,9 @@ import _ReplicateTestSupport
     let t2 = t.map { ($0 + 2) % Self.counts.count }
     let lam: [Float] = [0.1, 0.5, 0.9, 1.0, 0.0, 0.25]
     let scratch = Tensor(shape: [0])
-    let losses: [MixedTargetLoss] = [BayiasLoss(classCounts: Self.counts), CrossEntropyLoss(classWeights: Self.weights)]
+    let losses: [MixedTargetLoss] = [
+      BayiasLoss(classCounts: Self.counts), CrossEntropyLoss(classWeights: Self.weights),
+    ]
     for loss in losses {
       let g = Tensor(shape: [0])
       _ = loss.loss(logits: z, targets: t, partnerTargets: t2, lambdas: lam, gradient: g)
@@ -84,7 +86,9 @@ import _ReplicateTestSupport
       for lambda in [5.0, -1.0, 200.0] {
         // The weights are constants for the gradient and u moves at each call: compare against a
         // fresh module per evaluation, frozen at the same state.
-        let make = { ABSGDLoss(criterion: criterion, lambda: lambda, gamma: 0.7, alpha: 0.5, u: 0.3, classWeights: Self.weights) }
+        let make = {
+          ABSGDLoss(criterion: criterion, lambda: lambda, gamma: 0.7, alpha: 0.5, u: 0.3, classWeights: Self.weights)
+        }
         let (_, g) = lossAndGradient(make(), z, t)
         let reference = make()
         let (_, _) = lossAndGradient(reference, z, t)
@@ -146,7 +150,9 @@ import _ReplicateTestSupport
       return zip(y.toArray(), gradOut.toArray()).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
     layer.forward(x: x, weight: w, bias: bias, output: y)
-    let gx = Tensor(shape: [0]), gw = Tensor(shape: [0]), gb = Tensor(shape: [0])
+    let gx = Tensor(shape: [0])
+    let gw = Tensor(shape: [0])
+    let gb = Tensor(shape: [0])
     layer.backward(gradOutput: gradOut, gradX: gx, gradWeight: gw, gradBias: gb)
     // y is stored in Float32: a larger step keeps the rounding of y out of the difference.
     expectGradientMatchesFiniteDifferences(x, analytic: gx.toArray(), step: 1e-2, abs: 1e-3, rel: 1e-2, "x \(order)") {

@@ -12,7 +12,8 @@ import _ReplicateTestSupport
 
   @Test func effectiveNumberCIFAR10() {
     // NumPy + float32, as LDAM-DRW's cifar_train.py with β = 0.9999.
-    let w = ClassWeights.effectiveNumber(classCounts: [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50], beta: 0.9999)
+    let w = ClassWeights.effectiveNumber(
+      classCounts: [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50], beta: 0.9999)
     let expected: [Float] = [
       0.05061136186122894, 0.07689979672431946, 0.12113387137651443, 0.19503666460514069, 0.31880536675453186,
       0.5245898365974426, 0.8683489561080933, 1.4426273107528687, 2.4092230796813965, 3.9927237033843994,
@@ -32,7 +33,9 @@ import _ReplicateTestSupport
   @Test func drwSwitchesAtItsEpoch() {
     let counts = [100, 10]
     #expect(ClassWeights.deferred(classCounts: counts, epoch: 159, startEpoch: 160) == [1, 1])
-    #expect(ClassWeights.deferred(classCounts: counts, epoch: 160, startEpoch: 160) == ClassWeights.effectiveNumber(classCounts: counts, beta: 0.9999))
+    #expect(
+      ClassWeights.deferred(classCounts: counts, epoch: 160, startEpoch: 160)
+        == ClassWeights.effectiveNumber(classCounts: counts, beta: 0.9999))
   }
 
   // MARK: ABSGD
@@ -101,7 +104,8 @@ import _ReplicateTestSupport
     expectApprox(Statistics.normalQuantile(1e-10), -6.361340902404056, abs: 0, rel: 1e-12)
     #expect(Statistics.normalQuantile(0.5) == 0)
     // Edge cases: all successes gives α^{1/n}, none gives 0 and abstains.
-    expectApprox(RandomizedSmoothing.lowerConfidenceBound(successes: 100, trials: 100, alpha: 0.001), pow(0.001, 0.01), rel: 1e-12)
+    expectApprox(
+      RandomizedSmoothing.lowerConfidenceBound(successes: 100, trials: 100, alpha: 0.001), pow(0.001, 0.01), rel: 1e-12)
     let none = RandomizedSmoothing.certify(nA: 0, n: 100, alpha: 0.001, sigma: 0.5)
     #expect(none.pLower == 0 && none.radius == 0 && none.abstain)
   }
@@ -184,11 +188,13 @@ import _ReplicateTestSupport
     let y = Tensor(shape: [0])
     NormDistLayer(order: .finite(2), meanShift: false).forward(x: x, weight: w, output: y)
     expectApprox(y.toArray(), [0, 5] as [Double], abs: 1e-6)
-    NormDistLayer(order: .infinity, meanShift: false).forward(x: x, weight: w, bias: Tensor(shape: [1], values: [1]), output: y)
+    NormDistLayer(order: .infinity, meanShift: false).forward(
+      x: x, weight: w, bias: Tensor(shape: [1], values: [1]), output: y)
     expectApprox(y.toArray(), [1, 5] as [Double], abs: 0)
     // Mean shift in training: columns sum to zero, running mean ← 0.9·r + 0.1·mean u.
     let running = Tensor(shape: [1], values: [1])
-    NormDistLayer(order: .infinity, meanShift: true, momentum: 0.1).forward(x: x, weight: w, runningMean: running, output: y)
+    NormDistLayer(order: .infinity, meanShift: true, momentum: 0.1).forward(
+      x: x, weight: w, runningMean: running, output: y)
     expectApprox(y.toArray(), [-2, 2] as [Double], abs: 0)
     expectApprox(Double(running[0]), 0.9 + 0.1 * 2, abs: 1e-7)
   }

@@ -24,7 +24,8 @@ func expectGradientMatchesFiniteDifferences(
   _ x: Tensor, analytic: [Float], step: Float = 1e-3, abs: Double = 1e-5, rel: Double = 1e-3,
   _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation, f: (Tensor) -> Double
 ) {
-  #expect(analytic.count == x.count, "gradient has \(analytic.count) entries for \(x.count)", sourceLocation: sourceLocation)
+  #expect(
+    analytic.count == x.count, "gradient has \(analytic.count) entries for \(x.count)", sourceLocation: sourceLocation)
   var numeric: [Double] = []
   for i in 0..<x.count {
     let original = x[i]

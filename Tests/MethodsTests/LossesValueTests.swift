@@ -57,7 +57,8 @@ import _ReplicateTestSupport
     // One row z = (0.2, −0.1), target 0, margin m_0, scale s: CE of s·(0.2 − m_0, −0.1).
     let loss = LDAMLoss(classCounts: [16, 1], maxMargin: 0.5, scale: 30)
     let m0 = 0.5 * pow(1.0 / 16, 0.25)
-    let a = 30 * (Double(Float(0.2)) - m0), b = 30 * Double(Float(-0.1))
+    let a = 30 * (Double(Float(0.2)) - m0)
+    let b = 30 * Double(Float(-0.1))
     let expected = log(exp(a) + exp(b)) - a
     let z = Tensor(shape: [1, 2], values: [0.2, -0.1])
     expectApprox(lossAndGradient(loss, z, [0]).0, expected, abs: 1e-9)
@@ -173,7 +174,8 @@ import _ReplicateTestSupport
     #expect(LossRegistry.parameters["ldam"] == ["max_m": 0.5, "s": 30])
     #expect(LossRegistry.parameters["vs"] == ["gamma": 0.3, "tau": 1])
     #expect(LossRegistry.parameters["focal"] == ["gamma": 1])
-    let ldam = try #require(try LossRegistry.make(LossSpec(name: "ldam", params: ["max_m": 0.3]), classCounts: counts) as? LDAMLoss)
+    let ldam = try #require(
+      try LossRegistry.make(LossSpec(name: "ldam", params: ["max_m": 0.3]), classCounts: counts) as? LDAMLoss)
     #expect(ldam.margins.max() == 0.3 && ldam.scale == 30)
   }
 

@@ -41,7 +41,8 @@ public enum Conformance {
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: file))
     } catch {
-      throw ConformanceError(code: .unreadable, file: file, keyPath: "", line: nil, message: "cannot read (\(error.localizedDescription))")
+      throw ConformanceError(
+        code: .unreadable, file: file, keyPath: "", line: nil, message: "cannot read (\(error.localizedDescription))")
     }
     return try evaluate(data: data, file: file)
   }

@@ -79,7 +79,9 @@ enum ConformanceEvaluators {
     var q: [Double]? = nil
     if c.has("inf_label_distribution", in: .params) {
       let v = try c.doubles("inf_label_distribution")
-      try require(v.count == z.rowSize && v.allSatisfy { $0 > 0 }, c, "params.inf_label_distribution", "expected \(z.rowSize) positive numbers")
+      try require(
+        v.count == z.rowSize && v.allSatisfy { $0 > 0 }, c, "params.inf_label_distribution",
+        "expected \(z.rowSize) positive numbers")
       q = v
     }
     let loss = BayiasLoss(classCounts: try c.classCounts(classes: z.rowSize), inferenceDistribution: q)
@@ -95,13 +97,15 @@ enum ConformanceEvaluators {
   static func alpha(_ c: ConformanceCase) throws -> [String: Computed] {
     let (z, t) = try batch(c)
     let a = try c.double("alpha")
-    try require(a > 0 && a.isFinite, c, "params.alpha", "expected a finite alpha > 0 (α = ∞ is not supported by the code)")
+    try require(
+      a > 0 && a.isFinite, c, "params.alpha", "expected a finite alpha > 0 (α = ∞ is not supported by the code)")
     return run(AlphaLoss(alpha: a), z, t)
   }
 
   static func logitClip(_ c: ConformanceCase) throws -> [String: Computed] {
     let (z, t) = try batch(c)
-    let temp = try c.double("temp"), lp = try c.int("lp")
+    let temp = try c.double("temp")
+    let lp = try c.int("lp")
     try require(temp > 0, c, "params.temp", "expected temp > 0")
     try require(lp >= 1, c, "params.lp", "expected an integer lp ≥ 1")
     let loss = LogitClipLoss(temp: temp, p: lp)
@@ -132,13 +136,16 @@ enum ConformanceEvaluators {
     let classes = z.rowSize
     let name = try c.string("penalty")
     guard let kind = CALSPenalty.Kind(rawValue: name) else {
-      throw c.error(.wrongType, "params.penalty", "expected one of \(CALSPenalty.Kind.allCases.map(\.rawValue)), got '\(name)'")
+      throw c.error(
+        .wrongType, "params.penalty", "expected one of \(CALSPenalty.Kind.allCases.map(\.rawValue)), got '\(name)'")
     }
     let margin = try c.double("margin")
     try require(margin > 0, c, "params.margin", "expected margin > 0")
-    let lambd = try c.doubles("lambd"), rho = try c.doubles("rho")
+    let lambd = try c.doubles("lambd")
+    let rho = try c.doubles("rho")
     try require(lambd.count == classes, c, "params.lambd", "expected \(classes) multipliers")
-    try require(rho.count == classes && rho.allSatisfy { $0 > 0 }, c, "params.rho", "expected \(classes) positive values")
+    try require(
+      rho.count == classes && rho.allSatisfy { $0 > 0 }, c, "params.rho", "expected \(classes) positive values")
     let penalty = CALSPenalty(
       classes: classes, margin: margin, kind: kind, normalize: try c.bool("normalize"),
       lambdaMin: try c.double("lambd_min"), lambdaMax: try c.double("lambd_max"))
@@ -192,13 +199,16 @@ enum ConformanceEvaluators {
     var lambdas = [Double](repeating: lambda, count: batches.count)
     if c.has("lambdas", in: .inputs) {
       lambdas = try c.doubles("lambdas", in: .inputs)
-      try require(lambdas.count == batches.count, c, "inputs.lambdas", "expected one lambda per batch (\(batches.count))")
+      try require(
+        lambdas.count == batches.count, c, "inputs.lambdas", "expected one lambda per batch (\(batches.count))")
     }
     try require(lambdas.allSatisfy { $0 != 0 }, c, "params.lambda", "expected lambda ≠ 0")
     var state = ABSGDWeights(
       gamma: try c.double("gamma"), alpha: try c.double("alpha"),
       u: c.has("u_init", in: .params) ? try c.double("u_init") : 0)
-    var weights: [Computed] = [], us: [Double] = [], totals: [Double] = []
+    var weights: [Computed] = []
+    var us: [Double] = []
+    var totals: [Double] = []
     var p: [Double] = []
     for (losses, lambda) in zip(batches, lambdas) {
       totals.append(state.step(losses: losses, lambda: lambda, weights: &p))
@@ -211,8 +221,10 @@ enum ConformanceEvaluators {
   // MARK: kind certify
 
   static func randomizedSmoothing(_ c: ConformanceCase) throws -> [String: Computed] {
-    let nA = try c.int("n_a", in: .inputs), n = try c.int("n", in: .inputs)
-    let alpha = try c.double("alpha", in: .inputs), sigma = try c.double("sigma", in: .inputs)
+    let nA = try c.int("n_a", in: .inputs)
+    let n = try c.int("n", in: .inputs)
+    let alpha = try c.double("alpha", in: .inputs)
+    let sigma = try c.double("sigma", in: .inputs)
     try require(n > 0 && nA >= 0 && nA <= n, c, "inputs.n_a", "expected 0 ≤ n_a ≤ n, n > 0")
     try require(alpha > 0 && alpha < 1, c, "inputs.alpha", "expected 0 < alpha < 1")
     let r = RandomizedSmoothing.certify(nA: nA, n: n, alpha: alpha, sigma: sigma)
@@ -220,7 +232,8 @@ enum ConformanceEvaluators {
   }
 
   static func randomizedSmoothingPredict(_ c: ConformanceCase) throws -> [String: Computed] {
-    let nA = try c.int("n_a", in: .inputs), nB = try c.int("n_b", in: .inputs)
+    let nA = try c.int("n_a", in: .inputs)
+    let nB = try c.int("n_b", in: .inputs)
     try require(nA >= 0 && nB >= 0, c, "inputs.n_b", "expected counts ≥ 0")
     let r = RandomizedSmoothing.predict(nA: nA, nB: nB, alpha: try c.double("alpha", in: .inputs))
     return ["p_value": .real(r.pValue), "abstain": .boolean(r.abstain)]
@@ -237,7 +250,9 @@ enum ConformanceEvaluators {
       try require(p >= 1, c, "params.p", "expected p ≥ 1 or \"inf\"")
       order = .finite(p)
     }
-    let x = try c.tensor("x"), w = try c.tensor("weight"), gradOut = try c.tensor("grad_out")
+    let x = try c.tensor("x")
+    let w = try c.tensor("weight")
+    let gradOut = try c.tensor("grad_out")
     try require(w.rowSize == x.rowSize, c, "inputs.weight", "expected rows of \(x.rowSize) entries")
     try require(gradOut.shape == [x.rows, w.rows], c, "inputs.grad_out", "expected shape [\(x.rows)][\(w.rows)]")
     let meanShift = try c.bool("mean_shift")
@@ -248,11 +263,14 @@ enum ConformanceEvaluators {
       try require(v.count == w.rows, c, "inputs.\(key)", "expected \(w.rows) values")
       return Tensor(shape: [v.count], values: v.map { Float($0) })
     }
-    let bias = try vector("bias"), running = try vector("running_mean")
+    let bias = try vector("bias")
+    // MeanShift's buffer starts at zeros when the case gives none.
+    let running = try vector("running_mean") ?? (meanShift ? Tensor(shape: [w.rows]) : nil)
     let layer = NormDistLayer(order: order, meanShift: meanShift, momentum: momentum)
     let y = Tensor(shape: [0])
     layer.forward(x: x, weight: w, bias: bias, runningMean: running, training: true, output: y)
-    let gx = Tensor(shape: [0]), gw = Tensor(shape: [0])
+    let gx = Tensor(shape: [0])
+    let gw = Tensor(shape: [0])
     let gb = bias == nil ? nil : Tensor(shape: [0])
     layer.backward(gradOutput: gradOut, gradX: gx, gradWeight: gw, gradBias: gb)
     var out: [String: Computed] = ["y": .matrix(y), "grad_x": .matrix(gx), "grad_weight": .matrix(gw)]
@@ -293,7 +311,9 @@ enum ConformanceEvaluators {
   static func averageK(_ c: ConformanceCase) throws -> [String: Computed] {
     let probs = try c.doubleRows("probs")
     let classes = probs.first?.count ?? 0
-    try require(!probs.isEmpty && classes > 0 && probs.allSatisfy { $0.count == classes }, c, "inputs.probs", "expected a non-empty rectangular matrix")
+    try require(
+      !probs.isEmpty && classes > 0 && probs.allSatisfy { $0.count == classes }, c, "inputs.probs",
+      "expected a non-empty rectangular matrix")
     let labels = try c.labels("labels", count: probs.count, classes: classes)
     let k = try c.double("k")
     try require(k > 0, c, "params.k", "expected k > 0")

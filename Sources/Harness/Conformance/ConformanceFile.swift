@@ -112,7 +112,8 @@ struct ConformanceCase {
   var line: Int?
 
   func error(_ code: ConformanceError.Code, _ key: String, _ message: String) -> ConformanceError {
-    ConformanceError(code: code, file: file, keyPath: "cases[\(index)]\(key.isEmpty ? "" : ".")\(key)", line: line, message: message)
+    ConformanceError(
+      code: code, file: file, keyPath: "cases[\(index)]\(key.isEmpty ? "" : ".")\(key)", line: line, message: message)
   }
 }
 
@@ -126,10 +127,12 @@ enum ConformanceFileReader {
     do {
       root = try JSONSerialization.jsonObject(with: data)
     } catch {
-      throw ConformanceError(code: .notJSON, file: file, keyPath: "", line: nil, message: "not valid JSON (\(error.localizedDescription))")
+      throw ConformanceError(
+        code: .notJSON, file: file, keyPath: "", line: nil, message: "not valid JSON (\(error.localizedDescription))")
     }
     guard case .object(let top) = JSONValue(foundation: root) else {
-      throw ConformanceError(code: .wrongType, file: file, keyPath: "", line: nil, message: "expected a JSON object at the top level")
+      throw ConformanceError(
+        code: .wrongType, file: file, keyPath: "", line: nil, message: "expected a JSON object at the top level")
     }
     guard case .string(let tag)? = top["format"], tag == format else {
       throw ConformanceError(
@@ -137,7 +140,8 @@ enum ConformanceFileReader {
         message: "expected \"\(format)\", got \(top["format"].map { "\($0)" } ?? "nothing")")
     }
     guard case .array(let list)? = top["cases"] else {
-      throw ConformanceError(code: .missingKey, file: file, keyPath: "cases", line: nil, message: "expected an array of cases")
+      throw ConformanceError(
+        code: .missingKey, file: file, keyPath: "cases", line: nil, message: "expected an array of cases")
     }
     let lines = CaseLines(data: data)
     var seen: Set<String> = []
@@ -145,10 +149,12 @@ enum ConformanceFileReader {
     for (index, item) in list.enumerated() {
       let path = "cases[\(index)]"
       guard case .object(let c) = item else {
-        throw ConformanceError(code: .wrongType, file: file, keyPath: path, line: nil, message: "expected an object, got \(item.typeName)")
+        throw ConformanceError(
+          code: .wrongType, file: file, keyPath: path, line: nil, message: "expected an object, got \(item.typeName)")
       }
       guard case .string(let id)? = c["id"] else {
-        throw ConformanceError(code: .missingKey, file: file, keyPath: "\(path).id", line: nil, message: "expected a string id")
+        throw ConformanceError(
+          code: .missingKey, file: file, keyPath: "\(path).id", line: nil, message: "expected a string id")
       }
       let line = lines.line(ofID: id)
       func fail(_ code: ConformanceError.Code, _ key: String, _ message: String) -> ConformanceError {
@@ -163,7 +169,9 @@ enum ConformanceFileReader {
         guard case .object(let o) = v else { throw fail(.wrongType, key, "expected an object, got \(v.typeName)") }
         return o
       }
-      let params = try object("params"), inputs = try object("inputs"), expected = try object("expected")
+      let params = try object("params")
+      let inputs = try object("inputs")
+      let expected = try object("expected")
       let tolerance = try object("tolerance")
       guard let abs = tolerance["abs"]?.number, let rel = tolerance["rel"]?.number, abs >= 0, rel >= 0 else {
         throw fail(.wrongType, "tolerance", "expected non-negative numbers 'abs' and 'rel'")
@@ -192,7 +200,9 @@ struct CaseLines {
       searchFrom = r.upperBound
       // The value: skip whitespace and the colon, then read a string.
       var i = r.upperBound
-      while i < text.endIndex, text[i] == " " || text[i] == ":" || text[i] == "\n" || text[i] == "\t" { i = text.index(after: i) }
+      while i < text.endIndex, text[i] == " " || text[i] == ":" || text[i] == "\n" || text[i] == "\t" {
+        i = text.index(after: i)
+      }
       guard i < text.endIndex, text[i] == "\"" else { continue }
       let start = text.index(after: i)
       guard let end = text[start...].firstIndex(of: "\"") else { break }

@@ -27,7 +27,9 @@ extension ConformanceCase {
   /// A number.
   func double(_ key: String, in section: Section = .params) throws -> Double {
     let v = try value(key, in: section)
-    guard let d = v.number else { throw error(.wrongType, "\(section.rawValue).\(key)", "expected a number, got \(v.typeName)") }
+    guard let d = v.number else {
+      throw error(.wrongType, "\(section.rawValue).\(key)", "expected a number, got \(v.typeName)")
+    }
     return d
   }
 
@@ -43,21 +45,27 @@ extension ConformanceCase {
   /// A boolean.
   func bool(_ key: String, in section: Section = .params) throws -> Bool {
     let v = try value(key, in: section)
-    guard case .bool(let b) = v else { throw error(.wrongType, "\(section.rawValue).\(key)", "expected a boolean, got \(v.typeName)") }
+    guard case .bool(let b) = v else {
+      throw error(.wrongType, "\(section.rawValue).\(key)", "expected a boolean, got \(v.typeName)")
+    }
     return b
   }
 
   /// A string.
   func string(_ key: String, in section: Section = .params) throws -> String {
     let v = try value(key, in: section)
-    guard case .string(let s) = v else { throw error(.wrongType, "\(section.rawValue).\(key)", "expected a string, got \(v.typeName)") }
+    guard case .string(let s) = v else {
+      throw error(.wrongType, "\(section.rawValue).\(key)", "expected a string, got \(v.typeName)")
+    }
     return s
   }
 
   /// An array of numbers.
   func doubles(_ key: String, in section: Section = .params) throws -> [Double] {
     let v = try value(key, in: section)
-    guard case .array(let list) = v else { throw error(.wrongType, "\(section.rawValue).\(key)", "expected an array, got \(v.typeName)") }
+    guard case .array(let list) = v else {
+      throw error(.wrongType, "\(section.rawValue).\(key)", "expected an array, got \(v.typeName)")
+    }
     return try list.enumerated().map { i, item in
       guard let d = item.number else {
         throw error(.wrongType, "\(section.rawValue).\(key)[\(i)]", "expected a number, got \(item.typeName)")
@@ -79,7 +87,9 @@ extension ConformanceCase {
   /// An array of arrays of numbers (ragged allowed).
   func doubleRows(_ key: String, in section: Section = .inputs) throws -> [[Double]] {
     let v = try value(key, in: section)
-    guard case .array(let rows) = v else { throw error(.wrongType, "\(section.rawValue).\(key)", "expected an array of arrays, got \(v.typeName)") }
+    guard case .array(let rows) = v else {
+      throw error(.wrongType, "\(section.rawValue).\(key)", "expected an array of arrays, got \(v.typeName)")
+    }
     return try rows.enumerated().map { r, row in
       guard case .array(let items) = row else {
         throw error(.wrongType, "\(section.rawValue).\(key)[\(r)]", "expected an array, got \(row.typeName)")
