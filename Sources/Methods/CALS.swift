@@ -100,12 +100,14 @@ public final class CALSPenalty {
   /// The penalty mean_{ij} P(h_ij) and the mean constraint mean_{ij} h_ij of a batch; writes
   /// ∂penalty/∂logits into `gradient` when given (resized to `logits.shape`).
   public func penalty(logits: Tensor, gradient: Tensor? = nil) -> (penalty: Double, constraint: Double) {
-    let n = logits.rows, c = logits.rowSize
+    let n = logits.rows
+    let c = logits.rowSize
     precondition(c == lambdas.count, "\(c) logits per row for \(lambdas.count) classes")
     gradient?.resize(logits.shape)
     let count = Double(n * c)
     let hScale = normalize ? 1 / margin : 1
-    var total = 0.0, constraintTotal = 0.0
+    var total = 0.0
+    var constraintTotal = 0.0
     for i in 0..<n {
       let x = logits.pointer + i * c
       var m = -Float.infinity
@@ -140,7 +142,8 @@ public final class CALSPenalty {
 
   /// Adds a validation batch (`update_lambd`): Σ_i clamp(P′(h_ij), λ_min, λ_max) and Σ_i h_ij per class.
   public func accumulateMultiplierUpdate(logits: Tensor) {
-    let n = logits.rows, c = logits.rowSize
+    let n = logits.rows
+    let c = logits.rowSize
     precondition(c == lambdas.count, "\(c) logits per row for \(lambdas.count) classes")
     for i in 0..<n {
       let x = logits.pointer + i * c

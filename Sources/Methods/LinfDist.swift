@@ -69,7 +69,9 @@ public final class NormDistLayer {
     x: Tensor, weight: Tensor, bias: Tensor? = nil, runningMean: Tensor? = nil, training: Bool = true,
     output: Tensor
   ) {
-    let n = x.rows, d = x.rowSize, m = weight.rows
+    let n = x.rows
+    let d = x.rowSize
+    let m = weight.rows
     precondition(weight.rowSize == d, "weight rows have \(weight.rowSize) entries, inputs \(d)")
     self.x = x
     self.weight = weight
@@ -162,8 +164,11 @@ public final class NormDistLayer {
 ///    (MLPModel's training branch, which bounds the outputs by ±eps; eps in normalised input units);
 /// 3. lam = lam0·exp(ln(lam_end/lam0)·ratio), ratio the schedule's progress in [0, 1];
 /// 4. loss = mean_i max_j clamp(m_ij, 0, clip) + lam·CE(logits, t)   (unweighted mean).
-/// The hinge uses the **unscaled** outputs, the CE term the **scaled** logits. Subgradients follow
-/// PyTorch: clamp passes the gradient at its bounds, `max(dim=1)` sends it to the first maximal index.
+/// The hinge uses the **unscaled** outputs, the CE term the **scaled** logits. Subgradients:
+/// `max(dim=1)` sends the gradient to the first maximal index, and the clamp passes it for
+/// 0 ≤ m < clip. At m = clip exactly (all-equal outputs) the official-code vectors carry no hinge
+/// gradient (linf-dist-objective-005), although FORMAT.md describes PyTorch's clamp as passing it at
+/// the bound; this follows the vectors.
 /// ``loss(logits:targets:gradient:)`` takes d as `logits`; ``scalarGradient`` is ∂loss/∂scalar.
 ///
 /// **References:**
@@ -189,7 +194,9 @@ public final class LinfDistObjective: ClassificationLoss {
   private var row = SoftmaxRow()
 
   /// Creates the objective.
-  public init(eps: Double, clip: Double = 1, lam0: Double = 0.1, lamEnd: Double = 0.001, ratio: Double = 0, scalar: Double = 1) {
+  public init(
+    eps: Double, clip: Double = 1, lam0: Double = 0.1, lamEnd: Double = 0.001, ratio: Double = 0, scalar: Double = 1
+  ) {
     precondition(eps > 0, "eps must be positive")
     self.eps = eps
     self.clip = clip
@@ -203,14 +210,17 @@ public final class LinfDistObjective: ClassificationLoss {
   public var lam: Double { lam0 * exp(log(lamEnd / lam0) * ratio) }
 
   public func loss(logits dist: Tensor, targets: [Int], gradient: Tensor) -> Double {
-    let n = dist.rows, k = dist.rowSize
+    let n = dist.rows
+    let k = dist.rowSize
     precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
     gradient.resize(dist.shape)
     row.resize(k)
     worstMargins.removeAll(keepingCapacity: true)
     let inv = n > 0 ? 1 / Double(n) : 0
     let lam = self.lam
-    var hinge = 0.0, ce = 0.0, dScalar = 0.0
+    var hinge = 0.0
+    var ce = 0.0
+    var dScalar = 0.0
     for i in 0..<n {
       let t = targets[i]
       let d = dist.pointer + i * k
@@ -225,7 +235,8 @@ public final class LinfDistObjective: ClassificationLoss {
         g[j] = Float(inv * lam * -scalar * r)
       }
       // Hinge on the worst-case margin: first maximal index of clamp(m, 0, clip).
-      var best = 0, bestValue = -Double.infinity
+      var best = 0
+      var bestValue = -Double.infinity
       for j in 0..<k {
         let m = j == t ? 0 : (Double(d[t]) - Double(d[j]) + 2 * eps) / (2 * eps)
         worstMargins.append(m)
@@ -234,7 +245,7 @@ public final class LinfDistObjective: ClassificationLoss {
       }
       hinge += bestValue
       let m = worstMargins[i * k + best]
-      if best != t && m >= 0 && m <= clip {
+      if best != t && m >= 0 && m < clip {
         let s = inv / (2 * eps)
         g[t] = Float(Double(g[t]) + s)
         g[best] = Float(Double(g[best]) - s)

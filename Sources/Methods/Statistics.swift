@@ -20,6 +20,7 @@ public enum Statistics {
     precondition(a > 0 && b > 0, "Beta parameters must be positive")
     if x <= 0 { return 0 }
     if x >= 1 { return 1 }
+    if a == b && x == 0.5 { return 0.5 }  // exact by symmetry
     let logFront = a * log(x) + b * log1p(-x) - logBeta(a, b)
     if x < (a + 1) / (a + b + 2) {
       return exp(logFront) * betaContinuedFraction(x, a, b) / a
@@ -31,14 +32,17 @@ public enum Statistics {
   /// The continued fraction of I_x(a, b) (Numerical Recipes §6.4), converged to 1e-16.
   static func betaContinuedFraction(_ x: Double, _ a: Double, _ b: Double) -> Double {
     let tiny = 1e-300
-    let qab = a + b, qap = a + 1, qam = a - 1
+    let qab = a + b
+    let qap = a + 1
+    let qam = a - 1
     var c = 1.0
     var d = 1 - qab * x / qap
     if abs(d) < tiny { d = tiny }
     d = 1 / d
     var h = d
     for m in 1...100_000 {
-      let m = Double(m), m2 = 2 * m
+      let m = Double(m)
+      let m2 = 2 * m
       var aa = m * (b - m) * x / ((qam + m2) * (a + m2))
       d = 1 + aa * d
       if abs(d) < tiny { d = tiny }
@@ -72,7 +76,8 @@ public enum Statistics {
     precondition(a > 0 && b > 0, "Beta parameters must be positive")
     if p <= 0 { return 0 }
     if p >= 1 { return 1 }
-    var lo = 0.0, hi = 1.0
+    var lo = 0.0
+    var hi = 1.0
     var x = a / (a + b)
     for _ in 0..<400 {
       let f = regularizedIncompleteBeta(x, a, b) - p
@@ -99,26 +104,36 @@ public enum Statistics {
   public static func normalQuantile(_ p: Double) -> Double {
     if p <= 0 { return -.infinity }
     if p >= 1 { return .infinity }
-    let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
-    let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-             6.680131188771972e+01, -1.328068155288572e+01]
-    let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+    let a = [
+      -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+      1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00,
+    ]
+    let b = [
+      -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+      6.680131188771972e+01, -1.328068155288572e+01,
+    ]
+    let c = [
+      -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+      -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00,
+    ]
     let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
     let low = 0.02425
     var x: Double
     if p < low {
       let q = (-2 * log(p)).squareRoot()
-      x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+      x =
+        (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
         / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
     } else if p <= 1 - low {
-      let q = p - 0.5, r = q * q
-      x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+      let q = p - 0.5
+      let r = q * q
+      x =
+        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
         / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
     } else {
       let q = (-2 * log1p(-p)).squareRoot()
-      x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+      x =
+        -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
         / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
     }
     for _ in 0..<2 {

@@ -13,7 +13,9 @@ import Foundation
 ///    ξ·x1 + (1 − ξ)·x2, and the loss as ξ·ℓ(y1) + (1 − ξ)·ℓ(y2) (``MixedTargetLoss``).
 /// The factor's law has a closed form with I the Beta(α, α) CDF: mean = c − 1/2 + I(1 − c), and with
 /// m = 1 − I(1 − c) = P(ξ < c), the q-quantile is I⁻¹(q + I(1 − c)) − 1 + c for q ≤ m and
-/// c + I⁻¹(q − m) otherwise.
+/// c + I⁻¹(q − m) otherwise. By the symmetry I(x) = 1 − I(1 − x) these are evaluated as
+/// m = I(c), mean = c + 1/2 − I(c) and c − I⁻¹(m − q) for q ≤ m, which stays accurate where
+/// q + I(1 − c) is close to 1 (the quantile function is steep there for α > 1).
 ///
 /// **References:**
 /// - Xu, Chai, Yuan, "Towards Calibrated Model for Long-Tailed Visual Recognition from Prior
@@ -66,14 +68,13 @@ public enum UniMix {
     /// I(x), the Beta(α, α) CDF.
     func cdf(_ x: Double) -> Double { Statistics.regularizedIncompleteBeta(x, alpha, alpha) }
 
-    /// E[ξ] = c − 1/2 + I(1 − c).
-    public var mean: Double { base - 0.5 + cdf(1 - base) }
+    /// E[ξ] = c − 1/2 + I(1 − c) = c + 1/2 − I(c).
+    public var mean: Double { base + 0.5 - cdf(base) }
 
-    /// The q-quantile of ξ.
+    /// The q-quantile of ξ, q ∈ [0, 1].
     public func quantile(_ q: Double) -> Double {
-      let tail = cdf(1 - base)
-      let m = 1 - tail
-      if q <= m { return Statistics.inverseRegularizedIncompleteBeta(q + tail, alpha, alpha) - 1 + base }
+      let m = cdf(base)  // P(ξ < c) = P(B > 1 − c) = I(c)
+      if q <= m { return base - Statistics.inverseRegularizedIncompleteBeta(m - q, alpha, alpha) }
       return base + Statistics.inverseRegularizedIncompleteBeta(q - m, alpha, alpha)
     }
 

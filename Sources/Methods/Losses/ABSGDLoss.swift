@@ -61,21 +61,19 @@ public final class ABSGDLoss: ClassificationLoss {
   }
 
   public func loss(logits: Tensor, targets: [Int], gradient: Tensor) -> Double {
-    let n = logits.rows, c = logits.rowSize
-    precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-    switch criterion {
-    case .ldam:
-      ldam!.perExample(logits: logits, targets: targets, gradient: gradient, into: &perExampleLosses)
-    case .crossEntropy, .focal:
-      gradient.resize(logits.shape)
-      row.resize(c)
+    let n = logits.rows
+    let c = logits.rowSize
+    if let ldam {
+      ldam.perExample(logits: logits, targets: targets, gradient: gradient, into: &perExampleLosses)
+    } else {
+      _ = row.begin(logits, targets, gradient)
       perExampleLosses.removeAll(keepingCapacity: true)
       for i in 0..<n {
         let t = targets[i]
         let w = classWeight(classWeights, t)
-        row.load(logits.pointer + i * c)
-        row.update()
-        var l = w * row.nll(t), dl = 1.0
+        row.load(logits, row: i)
+        var l = w * row.nll(t)
+        var dl = 1.0
         if case .focal(let gamma) = criterion { (l, dl) = FocalLoss.modulate(l, gamma: gamma) }
         perExampleLosses.append(l)
         row.writeGradient(gradient.pointer + i * c, target: t, factor: dl * w)

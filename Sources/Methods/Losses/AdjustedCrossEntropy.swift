@@ -43,10 +43,7 @@ func adjustedCrossEntropy(
   logits: Tensor, targets: [Int], gradient: Tensor, adjustment: LogitAdjustment,
   weights: [Float]?, reduction: LossReduction, row: inout SoftmaxRow
 ) -> Double {
-  let n = logits.rows, c = logits.rowSize
-  precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-  gradient.resize(logits.shape)
-  row.resize(c)
+  let (n, c) = row.begin(logits, targets, gradient)
   let denominator = reduction == .weightedMean ? targetWeightSum(targets, weights) : Double(n)
   let inv = denominator > 0 ? 1 / denominator : 0
   var total = 0.0
@@ -70,16 +67,19 @@ func mixedAdjustedCrossEntropy(
   logits: Tensor, targets: [Int], partnerTargets: [Int], lambdas: [Float], gradient: Tensor,
   adjustment: LogitAdjustment, weights: [Float]?, row: inout SoftmaxRow
 ) -> Double {
-  let n = logits.rows, c = logits.rowSize
+  let n = logits.rows
+  let c = logits.rowSize
   precondition(targets.count == n && partnerTargets.count == n && lambdas.count == n, "batch size mismatch")
   gradient.resize(logits.shape)
   row.resize(c)
   let inv = n > 0 ? 1 / Double(n) : 0
   var total = 0.0
   for i in 0..<n {
-    let t1 = targets[i], t2 = partnerTargets[i]
+    let t1 = targets[i]
+    let t2 = partnerTargets[i]
     let lam = Double(lambdas[i])
-    let c1 = lam * classWeight(weights, t1), c2 = (1 - lam) * classWeight(weights, t2)
+    let c1 = lam * classWeight(weights, t1)
+    let c2 = (1 - lam) * classWeight(weights, t2)
     // The adjustment of a mixed row has no target margin (LDAM is not mixed upstream).
     adjustment.apply(logits.pointer + i * c, target: -1, into: &row)
     row.update()
@@ -99,10 +99,7 @@ func perExampleAdjustedCrossEntropy(
   logits: Tensor, targets: [Int], gradient: Tensor, adjustment: LogitAdjustment, weights: [Float]?,
   row: inout SoftmaxRow, into losses: inout [Double]
 ) {
-  let n = logits.rows, c = logits.rowSize
-  precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-  gradient.resize(logits.shape)
-  row.resize(c)
+  let (n, c) = row.begin(logits, targets, gradient)
   losses.removeAll(keepingCapacity: true)
   for i in 0..<n {
     let t = targets[i]

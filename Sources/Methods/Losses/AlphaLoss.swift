@@ -31,17 +31,13 @@ public final class AlphaLoss: ClassificationLoss {
   }
 
   public func loss(logits: Tensor, targets: [Int], gradient: Tensor) -> Double {
-    let n = logits.rows, c = logits.rowSize
-    precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-    gradient.resize(logits.shape)
-    row.resize(c)
+    let (n, c) = row.begin(logits, targets, gradient)
     let inv = n > 0 ? 1 / Double(n) : 0
     let e = 1 - 1 / alpha
     var total = 0.0
     for i in 0..<n {
       let t = targets[i]
-      row.load(logits.pointer + i * c)
-      row.update()
+      row.load(logits, row: i)
       let logP = -row.nll(t)
       let factor: Double
       if alpha == 1 {

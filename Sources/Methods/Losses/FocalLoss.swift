@@ -42,17 +42,13 @@ public final class FocalLoss: ClassificationLoss {
   }
 
   public func loss(logits: Tensor, targets: [Int], gradient: Tensor) -> Double {
-    let n = logits.rows, c = logits.rowSize
-    precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-    gradient.resize(logits.shape)
-    row.resize(c)
+    let (n, c) = row.begin(logits, targets, gradient)
     let inv = n > 0 ? 1 / Double(n) : 0
     var total = 0.0
     for i in 0..<n {
       let t = targets[i]
       let w = classWeight(classWeights, t)
-      row.load(logits.pointer + i * c)
-      row.update()
+      row.load(logits, row: i)
       let (l, dl) = Self.modulate(w * row.nll(t), gamma: gamma)
       total += l
       row.writeGradient(gradient.pointer + i * c, target: t, factor: inv * dl * w)

@@ -48,10 +48,7 @@ public final class LogitClipLoss: ClassificationLoss {
   }
 
   public func loss(logits: Tensor, targets: [Int], gradient: Tensor) -> Double {
-    let n = logits.rows, c = logits.rowSize
-    precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
-    gradient.resize(logits.shape)
-    row.resize(c)
+    let (n, c) = row.begin(logits, targets, gradient)
     if raw.count != c { raw = [Double](repeating: 0, count: c) }
     clipped.removeAll(keepingCapacity: true)
     let inv = n > 0 ? 1 / Double(n) : 0

@@ -39,11 +39,13 @@ public enum LossRegistry {
   /// The loss's spec with every parameter present (defaults filled in).
   public static func resolve(_ spec: LossSpec) throws -> LossSpec {
     guard let defaults = parameters[spec.name] else {
-      throw Error(description: "unknown loss '\(spec.name)'; known: \(parameters.keys.sorted().joined(separator: ", "))")
+      throw Error(
+        description: "unknown loss '\(spec.name)'; known: \(parameters.keys.sorted().joined(separator: ", "))")
     }
     for key in spec.params.keys where defaults[key] == nil {
       throw Error(
-        description: "loss '\(spec.name)' has no parameter '\(key)'; it takes: \(defaults.keys.sorted().joined(separator: ", "))")
+        description:
+          "loss '\(spec.name)' has no parameter '\(key)'; it takes: \(defaults.keys.sorted().joined(separator: ", "))")
     }
     return LossSpec(name: spec.name, params: defaults.merging(spec.params) { $1 })
   }

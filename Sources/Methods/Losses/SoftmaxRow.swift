@@ -26,6 +26,23 @@ struct SoftmaxRow {
     }
   }
 
+  /// Starts a batch: checks one target per row, sizes `gradient` like `logits` and this row to C.
+  /// Returns (N, C).
+  mutating func begin(_ logits: Tensor, _ targets: [Int], _ gradient: Tensor) -> (n: Int, c: Int) {
+    let n = logits.rows
+    let c = logits.rowSize
+    precondition(targets.count == n, "\(targets.count) targets for \(n) rows")
+    gradient.resize(logits.shape)
+    resize(c)
+    return (n, c)
+  }
+
+  /// Loads row i of `logits` unchanged and computes its softmax.
+  mutating func load(_ logits: Tensor, row i: Int) {
+    load(logits.pointer + i * count)
+    update()
+  }
+
   /// Copies a Float32 row into ``logits``.
   mutating func load(_ row: UnsafePointer<Float>) {
     for j in 0..<logits.count { logits[j] = Double(row[j]) }
