@@ -158,7 +158,7 @@ func occurrences(of needle: String, in text: String) -> Int {
     #expect(svg.contains("erm (ECE 20.00%)"))
     #expect(svg.contains("stroke-dasharray=\"4 3\""))  // the diagonal
     // Per panel: two accuracy bars, two gap bars, two count bars (the empty bin has none).
-    #expect(occurrences(of: "fill=\"#0072B2\" fill-opacity", in: svg) == 4)
+    #expect(occurrences(of: "fill=\"#0072B2\" fill-opacity", in: svg) == 4 + 1)  // + the legend swatch
     #expect(occurrences(of: "fill=\"#777777\"", in: svg) == 4)
     #expect(svg.contains(">30</text>"))  // the count axis maximum
   }

@@ -18,13 +18,19 @@ public struct PlotAxis: Sendable, Equatable {
   public var scale: Scale
   /// A fixed domain (e.g. 0...100 for accuracies); nil chooses it from the data with nice ticks.
   public var domain: ClosedRange<Double>?
+  /// Ticks only at whole numbers (epochs, counts) on a linear axis.
+  public var integerTicks: Bool
 
   /// Creates an axis.
-  public init(label: String, unit: String? = nil, scale: Scale = .linear, domain: ClosedRange<Double>? = nil) {
+  public init(
+    label: String, unit: String? = nil, scale: Scale = .linear, domain: ClosedRange<Double>? = nil,
+    integerTicks: Bool = false
+  ) {
     self.label = label
     self.unit = unit
     self.scale = scale
     self.domain = domain
+    self.integerTicks = integerTicks
   }
 
   /// `label [unit]`, or the label alone.
@@ -62,7 +68,8 @@ public enum NiceTicks {
   /// Linear ticks covering [lo, hi] with about `target` ticks. When `fixed`, the domain stays [lo, hi]
   /// and only ticks inside it are returned; otherwise the domain becomes [first tick, last tick].
   /// Ticks are k·step for integer k (no accumulated float noise); labels have just enough decimals.
-  public static func linear(_ lo: Double, _ hi: Double, target: Int = 6, fixed: Bool = false)
+  /// With `integer`, the step is at least 1 (ticks at whole numbers only).
+  public static func linear(_ lo: Double, _ hi: Double, target: Int = 6, fixed: Bool = false, integer: Bool = false)
     -> (domain: ClosedRange<Double>, ticks: [PlotTick])
   {
     var lo = lo
@@ -75,7 +82,8 @@ public enum NiceTicks {
       hi += pad
     }
     let span = niceNumber(hi - lo, round: false)
-    let step = niceNumber(span / Double(max(1, target - 1)), round: true)
+    var step = niceNumber(span / Double(max(1, target - 1)), round: true)
+    if integer { step = max(1, step) }
     let decimals = max(0, -Int(floor(log10(step) + 1e-9)))
     var kLo = Int((lo / step).rounded(.down))
     var kHi = Int((hi / step).rounded(.up))
@@ -171,8 +179,10 @@ struct AxisMapping {
     let usable = values.filter { $0.isFinite && (axis.scale == .linear || $0 > 0) }
     switch axis.scale {
     case .linear:
-      if let d = axis.domain { return NiceTicks.linear(d.lowerBound, d.upperBound, fixed: true) }
-      return NiceTicks.linear(usable.min() ?? 0, usable.max() ?? 1)
+      if let d = axis.domain {
+        return NiceTicks.linear(d.lowerBound, d.upperBound, fixed: true, integer: axis.integerTicks)
+      }
+      return NiceTicks.linear(usable.min() ?? 0, usable.max() ?? 1, integer: axis.integerTicks)
     case .log:
       if let d = axis.domain, d.lowerBound > 0 { return NiceTicks.log(d.lowerBound, d.upperBound, fixed: true) }
       return NiceTicks.log(usable.min() ?? 1, usable.max() ?? 10)

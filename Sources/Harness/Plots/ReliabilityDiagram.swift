@@ -57,9 +57,17 @@ public struct ReliabilityDiagram: Sendable, Equatable {
   public func svg() -> String {
     let columns = max(1, min(Self.columns, panels.count))
     let rows = max(1, (panels.count + Self.columns - 1) / Self.columns)
-    var svg = SVGWriter(
-      width: Double(columns) * Self.panelWidth + 10, height: Double(rows) * Self.panelHeight + 30, title: title)
+    let height = Double(rows) * Self.panelHeight + 70
+    var svg = SVGWriter(width: Double(columns) * Self.panelWidth + 10, height: height, title: title)
     svg.text(12, 20, title, size: 14, weight: "bold")
+    // Legend, two rows at the bottom.
+    let ly = height - 30
+    svg.rect(62, ly - 9, 12, 10, fill: PlotPalette.color(0), opacity: 0.85)
+    svg.text(80, ly, "accuracy", size: 11)
+    svg.rect(150, ly - 9, 12, 10, fill: "#D55E00", opacity: 0.35)
+    svg.text(168, ly, "gap to confidence", size: 11)
+    svg.line(62, ly + 12, 74, ly + 12, stroke: "#555555", dash: "4 3")
+    svg.text(80, ly + 16, "perfect calibration", size: 11)
     if panels.isEmpty {
       svg.text(Self.panelWidth / 2, 120, "no data", anchor: "middle")
     }

@@ -67,13 +67,13 @@ extension Report {
       }
       context["plotGroups"] = groups
       context["hasPlots"] = !groups.isEmpty
-      files["\(experiment).md"] = templates["experiment"]!.render(context)
+      files["\(experiment).md"] = normalizeMarkdown(templates["experiment"]!.render(context))
       summaries.append(indexEntry(layout, diff: diff))
     }
     let index: [String: Any] = [
       "profile": profile, "experiments": summaries, "hasExperiments": !summaries.isEmpty,
     ]
-    files["index.md"] = templates["index"]!.render(index)
+    files["index.md"] = normalizeMarkdown(templates["index"]!.render(index))
     return files
   }
 
@@ -136,6 +136,20 @@ extension Report {
       problems.append((path, "extra: \((root as NSString).appendingPathComponent(path))"))
     }
     return problems.sorted { $0.0 < $1.0 }.map(\.1)
+  }
+
+  /// Collapses runs of blank lines (left by sections that render nothing) into one and ends the page
+  /// with exactly one newline; trailing spaces on lines are removed.
+  static func normalizeMarkdown(_ text: String) -> String {
+    var lines: [Substring] = []
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      var l = line
+      while l.last == " " { l = l.dropLast() }
+      if l.isEmpty && (lines.last?.isEmpty ?? true) { continue }
+      lines.append(l)
+    }
+    while lines.last?.isEmpty == true { lines.removeLast() }
+    return lines.joined(separator: "\n") + "\n"
   }
 
   /// `.md` files in the reports folder and `.svg` files in its `plots/`, relative, sorted.

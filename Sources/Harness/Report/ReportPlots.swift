@@ -44,7 +44,7 @@ extension Report {
       guard !series.isEmpty else { continue }
       let chart = XYChart(
         title: "\(name), \(column.label): \(curve.label) (mean over seeds)",
-        xAxis: PlotAxis(label: "epoch"), yAxis: PlotAxis(label: curve.label, unit: curve.unit), series: series)
+        xAxis: PlotAxis(label: "epoch", integerTicks: true), yAxis: PlotAxis(label: curve.label, unit: curve.unit), series: series)
       let slug = curve.key.replacingOccurrences(of: "_", with: "-")
       files.append(PlotFile(path: "\(prefix)-\(slug).svg", title: "Training curve: \(curve.label)", svg: chart.svg()))
     }
