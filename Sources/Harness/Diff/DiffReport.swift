@@ -205,9 +205,9 @@ public struct DiffReport: Sendable {
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     var out = ""
     for row in rows {
-      var line = " "
+      var line = ""
       for (i, cell) in row.enumerated() {
-        line += " " + (i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count))
+        line += "  " + (i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count))
       }
       out += line + "\n"
     }

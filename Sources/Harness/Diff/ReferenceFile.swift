@@ -145,6 +145,13 @@ extension Diff {
       let root: Node?
       do {
         root = try Yams.compose(yaml: yaml)
+      } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+        let key = duplicates.first ?? ""
+        throw ReferenceFileErrors(errors: [
+          ReferenceFileError(
+            .duplicate, file: path, keyPath: key, line: secondOccurrence(of: key, in: yaml, from: context.mark.line),
+            "each key once in a mapping (\(duplicates.joined(separator: ", ")) repeated)")
+        ])
       } catch {
         throw ReferenceFileErrors(errors: [
           ReferenceFileError(.syntax, file: path, keyPath: "", line: yamlErrorLine(error), "valid YAML (\(error))")
@@ -172,6 +179,25 @@ extension Diff {
       }
       if !checker.errors.isEmpty { throw ReferenceFileErrors(errors: checker.errors) }
       return file
+    }
+
+    /// The line of the second `key:` at or after line `from` (Yams reports a repeated key at the start
+    /// of its mapping; the repeat is the line a person needs).
+    static func secondOccurrence(of key: String, in yaml: String, from: Int) -> Int {
+      var seen = 0
+      for (i, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i + 1 >= from {
+        var rest = Substring(line)
+        while let r = rest.range(of: key) {
+          let before = rest[..<r.lowerBound].last
+          let after = rest[r.upperBound...].drop { $0 == " " }.first
+          if (before == nil || before == " " || before == "{" || before == "," || before == "-") && after == ":" {
+            seen += 1
+            if seen == 2 { return i + 1 }
+          }
+          rest = rest[r.upperBound...]
+        }
+      }
+      return from
     }
 
     static func yamlErrorLine(_ error: Error) -> Int {
