@@ -176,4 +176,33 @@ import _ReplicateTestSupport
     try ws.reference("toy", "references:\n  - {profile: default, method: erm}\n")
     #expect(throws: Diff.ReferenceFileErrors.self) { try render(ws) }
   }
+
+  @Test func metricFamiliesCollapsedRunsAndSubsetCounts() throws {
+    let ws = try ReportTestWorkspace()
+    defer { ws.remove() }
+    try ws.manifest("robust", "name: robust\nmethods: [{id: smooth}, {id: plain}]\nseeds: [0, 1]\n")
+    for (method, seed, base, predicted) in [("smooth", 0, 60.0, 10.0), ("smooth", 1, 62.0, 10.0), ("plain", 0, 50.0, 1.0), ("plain", 1, 52.0, 10.0)] {
+      try ws.result(
+        "robust", job: "\(method)\(seed)", method: method, seed: seed, setting: [], label: "clean",
+        overall: [
+          ("certified_accuracy_at_radius_0", base), ("certified_accuracy_at_radius_0.25", base - 10),
+          ("certified_accuracy_at_radius_0.5", base - 30), ("predicted_classes", predicted),
+        ],
+        perClass: ["accuracy": Array(repeating: base, count: 10)],
+        data: [("subset_sha256", "abc"), ("subset_counts", "5,4,3")])
+    }
+    let files = try render(ws)
+    let page = try #require(files["robust.md"])
+    // Manifest order of methods; no metrics list: every metric, sorted; one collapsed run flagged.
+    #expect(page.contains("| smooth | **61.00 ± 1.41** |"))
+    #expect(page.contains("| plain | 51.00 ± 1.41 (1 collapsed) |"))
+    #expect(page.contains("## Failed and collapsed runs"))
+    #expect(page.contains("| plain | clean | 0 | `plain0` | collapsed | predicts a single class; its metrics are included in the means |"))
+    #expect(page.contains("| clean | `abc` | 5,4,3 | — |"))
+    let plot = try #require(files["plots/robust-all-certified-accuracy-at-radius.svg"])
+    #expect(page.contains("](plots/robust-all-certified-accuracy-at-radius.svg)"))
+    #expect(plot.contains(">radius</text>") && plot.contains(">certified accuracy</text>"))
+    #expect(plot.contains(">0.25</text>") || plot.contains(">0.2</text>"))
+    #expect(xmlError(plot) == nil)
+  }
 }

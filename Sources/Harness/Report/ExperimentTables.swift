@@ -112,6 +112,7 @@ extension Report {
         var cells = [method]
         for (j, c) in columns.enumerated() {
           let failed = failures(method: method, column: c).count
+          let collapsed = runs(method: method, column: c).filter(\.collapsed).count
           var cell = "—"
           if let s = stats[i][j] {
             let mean = FixedDecimal.fixed(s.mean, digits: digits)
@@ -120,6 +121,7 @@ extension Report {
             var notes: [String] = []
             if s.n < expectedSeeds { notes.append("n=\(s.n)") }
             if failed > 0 { notes.append("\(failed) failed") }
+            if collapsed > 0 { notes.append("\(collapsed) collapsed") }
             if !notes.isEmpty { cell += " (\(notes.joined(separator: ", ")))" }
           } else if failed > 0 {
             cell = "failed (\(failed))"

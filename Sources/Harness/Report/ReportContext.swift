@@ -36,6 +36,7 @@ extension Report {
     c["hasOtherMetrics"] = !others.isEmpty && !layout.columns.isEmpty
 
     let failures = failureRows(layout)
+    c["failuresHeading"] = layout.results.runs.contains(where: \.collapsed) ? "Failed and collapsed runs" : "Failed runs"
     c["hasFailures"] = !failures.isEmpty
     c["failuresTable"] = MarkdownTable.render(
       header: ["method", "setting", "seed", "job", "reason", "message"], rows: failures)
@@ -88,11 +89,17 @@ extension Report {
     ]
   }
 
-  /// Failed runs, in method, setting, seed, job order; unreadable files last.
+  /// Failed runs and collapsed runs (flagged, still averaged), in method, setting, seed, job order;
+  /// unreadable files last.
   static func failureRows(_ layout: ExperimentLayout) -> [[String]] {
     let methodRank = Dictionary(uniqueKeysWithValues: layout.methods.enumerated().map { ($1, $0) })
     let columnRank = Dictionary(uniqueKeysWithValues: layout.columns.enumerated().map { ($1.key, $0) })
-    let sorted = layout.results.failures.sorted { a, b in
+    let collapsed = layout.results.runs.filter(\.collapsed).map { run in
+      FailedRun(
+        job: run.job, method: run.method, seed: run.seed, setting: run.setting, settingLabel: run.settingLabel,
+        code: "collapsed", message: "predicts a single class; its metrics are included in the means")
+    }
+    let sorted = (layout.results.failures + collapsed).sorted { a, b in
       let ka = (methodRank[a.method] ?? Int.max, columnRank[a.settingKey] ?? Int.max, a.seed ?? Int.max)
       let kb = (methodRank[b.method] ?? Int.max, columnRank[b.settingKey] ?? Int.max, b.seed ?? Int.max)
       if ka != kb { return ka < kb }
@@ -160,8 +167,8 @@ extension Report {
     }
   }
 
-  /// Per setting: the long-tailed subset's SHA-256 and class counts from `metrics.data`, and the other
-  /// data facts; several distinct values in one setting are all shown and flagged.
+  /// Per setting: the long-tailed subset's SHA-256 and class counts from `metrics.data` (`class_counts`,
+  /// or `subset_counts` as `Methods.JobRunner` writes it), and the other data facts; several distinct values in one setting are all shown and flagged.
   static func fingerprintRows(_ layout: ExperimentLayout) -> [[String]] {
     layout.columns.compactMap { column in
       let runs = layout.results.runs.filter { $0.settingKey == column.key }
@@ -175,10 +182,12 @@ extension Report {
         let shown = vs.map { code ? "`\($0)`" : $0 }.joined(separator: " / ")
         return vs.count > 1 ? "⚠ differs across jobs: " + shown : (vs.isEmpty ? "—" : shown)
       }
-      let otherKeys = Set(runs.flatMap { $0.data.keys }).subtracting(["subset_sha256", "class_counts"]).sorted()
+      let otherKeys = Set(runs.flatMap { $0.data.keys }).subtracting(["subset_sha256", "class_counts", "subset_counts"])
+        .sorted()
       let other = otherKeys.map { k in "\(k)=\(distinct(k).joined(separator: " / "))" }.joined(separator: ", ")
       return [
-        column.label, show(distinct("subset_sha256"), code: true), show(distinct("class_counts"), code: false),
+        column.label, show(distinct("subset_sha256"), code: true),
+        show(distinct("class_counts") + distinct("subset_counts"), code: false),
         other.isEmpty ? "—" : other,
       ]
     }

@@ -37,6 +37,12 @@ extension Report {
 
     /// A canonical key of the setting, equal for jobs in the same table column.
     public var settingKey: String { setting.serialized() }
+
+    /// A collapsed model: it predicts a single class on the test set (`predicted_classes` = 1) although
+    /// there are several. Its metrics are real and enter means, but reports flag it.
+    public var collapsed: Bool {
+      overall["predicted_classes"] == 1 && (perClass["accuracy"]?.count ?? 2) > 1
+    }
   }
 
   /// A job that did not give usable metrics: a `*.failed.json` file, an unreadable result file, or a
