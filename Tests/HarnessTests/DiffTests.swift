@@ -61,7 +61,8 @@ import _ReplicateTestSupport
     #expect(diff.claims.map(\.status) == [.held, .held, .failed, .missing])
     #expect(
       diff.claims[0].detail
-        == "ratio=10: ldam-drw 12.20 vs erm 14.50, seeds 3/3 held; ratio=100: ldam-drw 25.50 vs erm 31.00, seeds 2/2 held")
+        == "ratio=10: ldam-drw 12.20 vs erm 14.50, seeds 3/3 held; ratio=100: ldam-drw 25.50 vs erm 31.00, seeds 2/2 held"
+    )
     #expect(diff.claims[1].detail == "gain +2.30 at ratio=10, gain +5.50 at ratio=100 grows")
   }
 
@@ -160,8 +161,10 @@ import _ReplicateTestSupport
     for ref in refs {
       #expect(
         ref.members?.map(\.0)
-          == ["experiment", "method", "setting", "metric", "reference", "measured_mean", "measured_std", "n_seeds",
-            "delta", "tolerance", "status"])
+          == [
+            "experiment", "method", "setting", "metric", "reference", "measured_mean", "measured_std", "n_seeds",
+            "delta", "tolerance", "status",
+          ])
     }
     #expect(refs[0]["setting"] == .object([("dataset.imbalance.ratio", .number(100))]))
     #expect(refs[0]["measured_mean"] == .number(31))
@@ -180,7 +183,8 @@ import _ReplicateTestSupport
     let text = diff.text()
     #expect(
       text.contains(
-        "\n  toy         erm       ratio=100                    top1_error  30.00      31.00 ± 1.00  3  +1.00  1.00  pass\n"))
+        "\n  toy         erm       ratio=100                    top1_error  30.00      31.00 ± 1.00  3  +1.00  1.00  pass\n"
+      ))
     #expect(text.contains("  failed  toy/erm-beats-ldam: ERM beats LDAM-DRW\n"))
     #expect(text.hasSuffix("references: 3 pass, 1 fail, 1 missing; claims: 2 held, 1 failed, 1 missing\n"))
     let md = diff.markdown()
@@ -229,35 +233,63 @@ import _ReplicateTestSupport
 
   @Test(arguments: [
     // (yaml, code, key path, line)
-    ("references:\n  - {profile: default, method: erm, setting: {}, metric: m, value: 1, tolerance: 1, colour: red}\n",
-     Diff.ReferenceFileError.Code.unknownKey, "references[0].colour", 2),
-    ("references:\n  - {profile: default, method: erm, setting: {}, metric: m, value: 1}\n",
-     .missingKey, "references[0].tolerance", 2),
-    ("references:\n  - profile: default\n    method: erm\n    setting: {}\n    metric: m\n    value: abc\n    tolerance: 1\n",
-     .wrongType, "references[0].value", 6),
-    ("references:\n  - {profile: default, method: erm, setting: {}, metric: m, value: 1, tolerance: -1}\n",
-     .badValue, "references[0].tolerance", 2),
-    ("references:\n  - {profile: default, method: erm, setting: [a, b], metric: m, value: 1, tolerance: 1}\n",
-     .wrongType, "references[0].setting", 2),
-    ("references:\n  - {profile: default, method: erm, setting: {a..b: 1}, metric: m, value: 1, tolerance: 1}\n",
-     .badValue, "references[0].setting.a..b", 2),
-    ("references:\n  - {profile: default, method: erm, setting: {a: [1, 2]}, metric: m, value: 1, tolerance: 1}\n",
-     .wrongType, "references[0].setting.a", 2),
+    (
+      "references:\n  - {profile: default, method: erm, setting: {}, metric: m, value: 1, tolerance: 1, colour: red}\n",
+      Diff.ReferenceFileError.Code.unknownKey, "references[0].colour", 2
+    ),
+    (
+      "references:\n  - {profile: default, method: erm, setting: {}, metric: m, value: 1}\n",
+      .missingKey, "references[0].tolerance", 2
+    ),
+    (
+      "references:\n  - profile: default\n    method: erm\n    setting: {}\n    metric: m\n    value: abc\n    tolerance: 1\n",
+      .wrongType, "references[0].value", 6
+    ),
+    (
+      "references:\n  - {profile: default, method: erm, setting: {}, metric: m, value: 1, tolerance: -1}\n",
+      .badValue, "references[0].tolerance", 2
+    ),
+    (
+      "references:\n  - {profile: default, method: erm, setting: [a, b], metric: m, value: 1, tolerance: 1}\n",
+      .wrongType, "references[0].setting", 2
+    ),
+    (
+      "references:\n  - {profile: default, method: erm, setting: {a..b: 1}, metric: m, value: 1, tolerance: 1}\n",
+      .badValue, "references[0].setting.a..b", 2
+    ),
+    (
+      "references:\n  - {profile: default, method: erm, setting: {a: [1, 2]}, metric: m, value: 1, tolerance: 1}\n",
+      .wrongType, "references[0].setting.a", 2
+    ),
     ("references: {a: 1}\n", .wrongType, "references", 1),
-    ("claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: sideways}\n",
-     .badValue, "claims[0].direction", 2),
-    ("claims:\n  - {id: c, text: t, kind: gain-grows, better: a, than: b, metric: m, direction: lower}\n",
-     .missingKey, "claims[0].along", 2),
-    ("claims:\n  - {id: c, text: t, kind: shrinks, better: a, than: b, metric: m, direction: lower}\n",
-     .badValue, "claims[0].kind", 2),
-    ("claims:\n  - {id: c, text: t, better: a, than: a, metric: m, direction: lower}\n",
-     .badValue, "claims[0].than", 2),
-    ("claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: lower, along: x}\n",
-     .unknownKey, "claims[0].along", 2),
-    ("claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: lower}\n  - {id: c, text: u, better: a, than: b, metric: m, direction: lower}\n",
-     .duplicate, "claims[1].id", 3),
-    ("claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: lower, per: x}\n",
-     .wrongType, "claims[0].per", 2),
+    (
+      "claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: sideways}\n",
+      .badValue, "claims[0].direction", 2
+    ),
+    (
+      "claims:\n  - {id: c, text: t, kind: gain-grows, better: a, than: b, metric: m, direction: lower}\n",
+      .missingKey, "claims[0].along", 2
+    ),
+    (
+      "claims:\n  - {id: c, text: t, kind: shrinks, better: a, than: b, metric: m, direction: lower}\n",
+      .badValue, "claims[0].kind", 2
+    ),
+    (
+      "claims:\n  - {id: c, text: t, better: a, than: a, metric: m, direction: lower}\n",
+      .badValue, "claims[0].than", 2
+    ),
+    (
+      "claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: lower, along: x}\n",
+      .unknownKey, "claims[0].along", 2
+    ),
+    (
+      "claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: lower}\n  - {id: c, text: u, better: a, than: b, metric: m, direction: lower}\n",
+      .duplicate, "claims[1].id", 3
+    ),
+    (
+      "claims:\n  - {id: c, text: t, better: a, than: b, metric: m, direction: lower, per: x}\n",
+      .wrongType, "claims[0].per", 2
+    ),
     ("references: []\nreferences: []\n", .duplicate, "references", 2),
     ("refs: []\n", .unknownKey, "refs", 1),
     ("references:\n  - {profile: default, method: erm\n", .syntax, "", 3),

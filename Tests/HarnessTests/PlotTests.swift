@@ -2,10 +2,11 @@ import Foundation
 import Testing
 import _ReplicateTestSupport
 
+@testable import Harness
+
 #if canImport(FoundationXML)
   import FoundationXML
 #endif
-@testable import Harness
 
 /// Parses the document as XML; nil when it is well-formed, else the parser's error.
 func xmlError(_ text: String) -> String? {

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Harness
 
 /// A temporary project layout (`experiments/`, `results/`) with writers for manifests, reference files
@@ -75,12 +76,15 @@ struct ReportTestWorkspace {
       ("job", .string(job)), ("experiment", .string(experiment)), ("profile", .string(profile)),
       ("spec", Self.spec(experiment: experiment, method: method, seed: seed, setting: setting)),
       ("setting", .object(setting)), ("setting_label", .string(label)),
-      ("metrics", .object([
-        ("overall", .object(overall.map { ($0.0, $0.1.map(OrderedJSON.number) ?? .null) })),
-        ("per_class", .object(perClass.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
-        ("reliability", .object(reliability.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
-        ("data", .object(data.map { ($0.0, .string($0.1)) })),
-      ])),
+      (
+        "metrics",
+        .object([
+          ("overall", .object(overall.map { ($0.0, $0.1.map(OrderedJSON.number) ?? .null) })),
+          ("per_class", .object(perClass.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
+          ("reliability", .object(reliability.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
+          ("data", .object(data.map { ($0.0, .string($0.1)) })),
+        ])
+      ),
       ("curves", .object(curves.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
       ("environment", .object([("hostname", .string("h-\(job)"))])),
       ("timing", .object([("seconds", .number(Double(job.count))), ("started", .string("2025-01-01T00:00:00Z"))])),
@@ -162,11 +166,16 @@ extension ReportTestWorkspace {
           "toy", job: "\(cell.method)-\(Int(cell.ratio))-s\(seed)", method: cell.method, seed: seed,
           setting: [("dataset.imbalance.ratio", .number(cell.ratio))], label: "ρ=\(Int(cell.ratio))",
           overall: [("top1_error", error), ("ece", 0.05 + 0.01 * Double(seed) - base / 500)],
-          perClass: ["accuracy": [90, 50 + base, 10 + base], "train_count": [1000, 100, 10].map { $0 / (100 / cell.ratio) }],
-          reliability: [
-            "confidence": [0.1, 0.3, 0.5, 0.7, 0.9], "accuracy": [0.1, 0.2, 0.45, 0.7, 0.95], "count": [0, 5, 20, 30, 45],
+          perClass: [
+            "accuracy": [90, 50 + base, 10 + base], "train_count": [1000, 100, 10].map { $0 / (100 / cell.ratio) },
           ],
-          data: [("subset_sha256", "sha-\(Int(cell.ratio))"), ("class_counts", "1000,100,10"), ("many_threshold", "100")],
+          reliability: [
+            "confidence": [0.1, 0.3, 0.5, 0.7, 0.9], "accuracy": [0.1, 0.2, 0.45, 0.7, 0.95],
+            "count": [0, 5, 20, 30, 45],
+          ],
+          data: [
+            ("subset_sha256", "sha-\(Int(cell.ratio))"), ("class_counts", "1000,100,10"), ("many_threshold", "100"),
+          ],
           curves: ["train_loss": [2, 1, 0.5 + base / 100], "test_error": [60, 40, error], "lr": [0.1, 0.1, 0.01]])
       }
     }

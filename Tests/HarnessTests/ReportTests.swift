@@ -34,7 +34,8 @@ import _ReplicateTestSupport
     let page = try #require(try render(ws)["toy.md"])
     #expect(page.contains("## Failed runs"))
     #expect(page.contains("| ldam-drw | ρ=100 | 2 | `ldam-drw-100` | non-finite-loss | loss is NaN at epoch 2 |"))
-    #expect(page.contains("| erm | ρ=10 | 3 | `erm-10-s3` | non-finite-metric | metric top1_error is not a finite number |"))
+    #expect(
+      page.contains("| erm | ρ=10 | 3 | `erm-10-s3` | non-finite-metric | metric top1_error is not a finite number |"))
     #expect(page.contains("11 results, 2 failed"))
   }
 
@@ -44,7 +45,8 @@ import _ReplicateTestSupport
     try ws.writeToy()
     let files = try render(ws)
     let page = try #require(files["toy.md"])
-    #expect(page.contains("| erm | ratio=100 | top1_error | 30.00 | 31.00 ± 1.00 | 3 | +1.00 | 1.00 | **pass** | Table 1 |"))
+    #expect(
+      page.contains("| erm | ratio=100 | top1_error | 30.00 | 31.00 ± 1.00 | 3 | +1.00 | 1.00 | **pass** | Table 1 |"))
     #expect(page.contains("| focal | ratio=100 | top1_error | 29.00 | — | 0 | — | 1.00 | **missing** |  |"))
     #expect(!page.contains("cifar10"))  // the paper-profile reference is skipped
     #expect(page.contains("- **held** `ldam-beats-erm`: LDAM-DRW has lower error than ERM<br>"))
@@ -89,7 +91,8 @@ import _ReplicateTestSupport
     for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !name.contains("failed") {
       let path = (folder as NSString).appendingPathComponent(name)
       let text = try String(contentsOfFile: path, encoding: .utf8)
-      try text.replacingOccurrences(of: "\"h-", with: "\"other-host-").write(toFile: path, atomically: true, encoding: .utf8)
+      try text.replacingOccurrences(of: "\"h-", with: "\"other-host-").write(
+        toFile: path, atomically: true, encoding: .utf8)
     }
     #expect(try render(ws) == first)
   }
@@ -113,7 +116,8 @@ import _ReplicateTestSupport
     let reports = Report.reportsDir(profile: "default", resultsDir: ws.resultsDir)
     let page = (reports as NSString).appendingPathComponent("toy.md")
     try (try String(contentsOfFile: page, encoding: .utf8) + " ").write(toFile: page, atomically: true, encoding: .utf8)
-    try FileManager.default.removeItem(atPath: (reports as NSString).appendingPathComponent("plots/toy-10-per-class.svg"))
+    try FileManager.default.removeItem(
+      atPath: (reports as NSString).appendingPathComponent("plots/toy-10-per-class.svg"))
     try ws.write("<svg/>", to: "results/default/reports/plots/old.svg")
     #expect(
       try check() == [
@@ -181,7 +185,9 @@ import _ReplicateTestSupport
     let ws = try ReportTestWorkspace()
     defer { ws.remove() }
     try ws.manifest("robust", "name: robust\nmethods: [{id: smooth}, {id: plain}]\nseeds: [0, 1]\n")
-    for (method, seed, base, predicted) in [("smooth", 0, 60.0, 10.0), ("smooth", 1, 62.0, 10.0), ("plain", 0, 50.0, 1.0), ("plain", 1, 52.0, 10.0)] {
+    for (method, seed, base, predicted) in [
+      ("smooth", 0, 60.0, 10.0), ("smooth", 1, 62.0, 10.0), ("plain", 0, 50.0, 1.0), ("plain", 1, 52.0, 10.0),
+    ] {
       try ws.result(
         "robust", job: "\(method)\(seed)", method: method, seed: seed, setting: [], label: "clean",
         overall: [
@@ -197,7 +203,10 @@ import _ReplicateTestSupport
     #expect(page.contains("| smooth | **61.00 ± 1.41** |"))
     #expect(page.contains("| plain | 51.00 ± 1.41 (1 collapsed) |"))
     #expect(page.contains("## Failed and collapsed runs"))
-    #expect(page.contains("| plain | clean | 0 | `plain0` | collapsed | predicts a single class; its metrics are included in the means |"))
+    #expect(
+      page.contains(
+        "| plain | clean | 0 | `plain0` | collapsed | predicts a single class; its metrics are included in the means |")
+    )
     #expect(page.contains("| clean | `abc` | 5,4,3 | — |"))
     let plot = try #require(files["plots/robust-all-certified-accuracy-at-radius.svg"])
     #expect(page.contains("](plots/robust-all-certified-accuracy-at-radius.svg)"))

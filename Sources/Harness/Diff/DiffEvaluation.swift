@@ -104,8 +104,10 @@ extension Diff {
     var status = DiffReport.ClaimStatus.held
     if verdicts.isEmpty || verdicts.contains(where: { $0.0 == .missing }) { status = .missing }
     if verdicts.contains(where: { $0.0 == .failed }) { status = .failed }
-    let detail = verdicts.isEmpty ? "no results for \(claim.better) or \(claim.than)" : verdicts.map(\.1).joined(separator: "; ")
-    return DiffReport.ClaimResult(experiment: experiment, id: claim.id, text: claim.text, status: status, detail: detail)
+    let detail =
+      verdicts.isEmpty ? "no results for \(claim.better) or \(claim.than)" : verdicts.map(\.1).joined(separator: "; ")
+    return DiffReport.ClaimResult(
+      experiment: experiment, id: claim.id, text: claim.text, status: status, detail: detail)
   }
 
   enum ClaimVerdict { case held, failed, missing }
@@ -206,7 +208,9 @@ extension Diff {
       let series = points.map { "gain \(FixedDecimal.signed($0.1, digits: 2)) at \($0.0)" }.joined(separator: ", ")
       let prefix = axes.isEmpty ? "" : "\(label): "
       guard points.count >= 2 else {
-        let why = missing.isEmpty ? "fewer than two values of \(lastComponent(along))" : "missing \(missing.joined(separator: ", "))"
+        let why =
+          missing.isEmpty
+          ? "fewer than two values of \(lastComponent(along))" : "missing \(missing.joined(separator: ", "))"
         return (.missing, prefix + (series.isEmpty ? why : "\(series) (\(why))"))
       }
       let grows = zip(points, points.dropFirst()).allSatisfy { $0.1 < $1.1 }

@@ -135,7 +135,9 @@ public struct DiffReport: Sendable {
 
   /// Counts, e.g. `references: 3 pass, 1 fail, 1 missing; claims: 1 held, 0 failed, 1 missing`.
   public var summary: String {
-    let r = [ReferenceStatus.pass, .fail, .missing].map { s in "\(references.filter { $0.status == s }.count) \(s.rawValue)" }
+    let r = [ReferenceStatus.pass, .fail, .missing].map { s in
+      "\(references.filter { $0.status == s }.count) \(s.rawValue)"
+    }
     let c = [ClaimStatus.held, .failed, .missing].map { s in "\(claims.filter { $0.status == s }.count) \(s.rawValue)" }
     return "references: \(r.joined(separator: ", ")); claims: \(c.joined(separator: ", "))"
   }
@@ -164,13 +166,16 @@ public struct DiffReport: Sendable {
     if references.isEmpty {
       out += "  (none for this profile)\n"
     } else {
-      let header = ["experiment", "method", "setting", "metric", "reference", "measured", "n", "delta", "tol", "status"]
+      let header = [
+        "experiment", "method", "setting", "metric", "reference", "measured", "n", "delta", "tol", "status",
+      ]
       out += alignedRows([header] + references.map { Self.referenceCells($0) })
     }
     out += "\nClaims\n"
     if claims.isEmpty { out += "  (none for this profile)\n" }
     for c in claims {
-      out += "  \(c.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(c.experiment)/\(c.id): \(c.text)\n"
+      out +=
+        "  \(c.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(c.experiment)/\(c.id): \(c.text)\n"
       if !c.detail.isEmpty { out += "          \(c.detail)\n" }
     }
     out += "\n\(summary)\n"
@@ -184,7 +189,9 @@ public struct DiffReport: Sendable {
       out += "No reference numbers for this profile.\n"
     } else {
       out += MarkdownTable.render(
-        header: ["experiment", "method", "setting", "metric", "reference", "measured", "n", "Δ", "tolerance", "status"],
+        header: [
+          "experiment", "method", "setting", "metric", "reference", "measured", "n", "Δ", "tolerance", "status",
+        ],
         rows: references.map { Self.referenceCells($0) }, rightAligned: [4, 5, 6, 7, 8])
     }
     out += "\n## Claims\n\n"

@@ -133,7 +133,9 @@ extension Diff {
     /// Reads and parses a file; throws ``ReferenceFileErrors``.
     public static func load(path: String) throws -> ReferenceFile {
       guard let data = FileManager.default.contents(atPath: path) else {
-        throw ReferenceFileErrors(errors: [ReferenceFileError(.unreadable, file: path, keyPath: "", line: 0, "a readable file")])
+        throw ReferenceFileErrors(errors: [
+          ReferenceFileError(.unreadable, file: path, keyPath: "", line: 0, "a readable file")
+        ])
       }
       return try parse(String(decoding: data, as: UTF8.self), path: path)
     }

@@ -112,11 +112,14 @@ public struct ReliabilityDiagram: Sendable, Equatable {
       let h = panel.count[b] / maxCount * (histogram.bottom - histogram.top)
       svg.rect(x0 + 0.5, histogram.bottom - h, binWidth - 1, h, fill: "#777777")
     }
-    svg.rect(histogram.left, histogram.top, histogram.right - histogram.left, histogram.bottom - histogram.top,
-             fill: "none", stroke: "#555555")
-    svg.text(histogram.left - 6, histogram.top + 8, FixedDecimal.compact(maxCount, maxDigits: 0), size: 10, anchor: "end")
+    svg.rect(
+      histogram.left, histogram.top, histogram.right - histogram.left, histogram.bottom - histogram.top,
+      fill: "none", stroke: "#555555")
+    svg.text(
+      histogram.left - 6, histogram.top + 8, FixedDecimal.compact(maxCount, maxDigits: 0), size: 10, anchor: "end")
     svg.text(histogram.left - 6, histogram.bottom, "0", size: 10, anchor: "end")
-    svg.text(histogram.left - 40, (histogram.top + histogram.bottom) / 2, "count", size: 11, anchor: "middle", rotate: -90)
+    svg.text(
+      histogram.left - 40, (histogram.top + histogram.bottom) / 2, "count", size: 11, anchor: "middle", rotate: -90)
     for t in ticks {
       guard let px = mx.position(t.value) else { continue }
       svg.text(px, histogram.bottom + 14, t.label, size: 10, anchor: "middle")

@@ -28,8 +28,11 @@ extension Report {
       // Columns: settings of the runs and of failures that name one, ordered by manifest grid order.
       var seen: [String: Column] = [:]
       var axes: [String] = []
-      let settings = results.runs.map { ($0.settingKey, $0.settingLabel, $0.setting) }
-        + results.failures.filter { !($0.setting.members ?? []).isEmpty }.map { ($0.settingKey, $0.settingLabel, $0.setting) }
+      let settings =
+        results.runs.map { ($0.settingKey, $0.settingLabel, $0.setting) }
+        + results.failures.filter { !($0.setting.members ?? []).isEmpty }.map {
+          ($0.settingKey, $0.settingLabel, $0.setting)
+        }
       for (key, label, setting) in settings where seen[key] == nil {
         seen[key] = Column(key: key, label: label, setting: setting, slug: "")
         for (axis, _) in setting.members ?? [] where !axes.contains(axis) { axes.append(axis) }
@@ -94,7 +97,8 @@ extension Report {
     func table(metric: String) -> MetricTable {
       var stats: [[SeedStatistics?]] = []
       for method in methods {
-        stats.append(columns.map { c in SeedStatistics(runs(method: method, column: c).compactMap { $0.overall[metric] }) })
+        stats.append(
+          columns.map { c in SeedStatistics(runs(method: method, column: c).compactMap { $0.overall[metric] }) })
       }
       let largest = stats.flatMap { $0.compactMap { $0.map { abs($0.mean) } } }.max() ?? 0
       let digits = Report.digits(forMagnitude: largest)

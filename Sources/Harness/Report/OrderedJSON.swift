@@ -253,7 +253,8 @@ public indirect enum OrderedJSON: Sendable, Equatable {
     }
 
     mutating func parseHex4() throws -> UInt32 {
-      guard index + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+      guard index + 4 <= bytes.count,
+        let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
       else { throw fail("four hex digits") }
       index += 4
       return v

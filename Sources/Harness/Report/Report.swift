@@ -190,7 +190,8 @@ extension Report {
       let text = String(decoding: data, as: UTF8.self)
       guard text.hasPrefix("{{% CONTENT_TYPE: TEXT}}") else {
         throw RenderError(
-          code: .badTemplate, path: path, message: "a first line {{% CONTENT_TYPE: TEXT}} (else values are HTML-escaped)")
+          code: .badTemplate, path: path,
+          message: "a first line {{% CONTENT_TYPE: TEXT}} (else values are HTML-escaped)")
       }
       do {
         templates[name] = try MustacheTemplate(string: text)

@@ -36,7 +36,8 @@ extension Report {
     c["hasOtherMetrics"] = !others.isEmpty && !layout.columns.isEmpty
 
     let failures = failureRows(layout)
-    c["failuresHeading"] = layout.results.runs.contains(where: \.collapsed) ? "Failed and collapsed runs" : "Failed runs"
+    c["failuresHeading"] =
+      layout.results.runs.contains(where: \.collapsed) ? "Failed and collapsed runs" : "Failed runs"
     c["hasFailures"] = !failures.isEmpty
     c["failuresTable"] = MarkdownTable.render(
       header: ["method", "setting", "seed", "job", "reason", "message"], rows: failures)
@@ -85,7 +86,8 @@ extension Report {
       "claims":
         claims.isEmpty
         ? "—"
-        : "\(count(claims) { $0.status == .held }) / \(count(claims) { $0.status == .failed }) / \(count(claims) { $0.status == .missing })",
+        : "\(count(claims) { $0.status == .held }) / \(count(claims) { $0.status == .failed }) / \(count(claims) { $0.status == .missing })"
+        ,
     ]
   }
 

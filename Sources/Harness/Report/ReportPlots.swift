@@ -28,7 +28,8 @@ extension Report {
       let chart = XYChart(
         title: title, xAxis: PlotAxis(label: "training examples of the class", scale: .log),
         yAxis: PlotAxis(label: "test accuracy", unit: "%", domain: 0...100), series: perClass)
-      files.append(PlotFile(path: "\(prefix)-per-class.svg", title: "Per-class accuracy vs training count", svg: chart.svg()))
+      files.append(
+        PlotFile(path: "\(prefix)-per-class.svg", title: "Per-class accuracy vs training count", svg: chart.svg()))
     }
 
     // Training curves: mean over seeds per epoch.
@@ -44,7 +45,8 @@ extension Report {
       guard !series.isEmpty else { continue }
       let chart = XYChart(
         title: "\(name), \(column.label): \(curve.label) (mean over seeds)",
-        xAxis: PlotAxis(label: "epoch", integerTicks: true), yAxis: PlotAxis(label: curve.label, unit: curve.unit), series: series)
+        xAxis: PlotAxis(label: "epoch", integerTicks: true), yAxis: PlotAxis(label: curve.label, unit: curve.unit),
+        series: series)
       let slug = curve.key.replacingOccurrences(of: "_", with: "-")
       files.append(PlotFile(path: "\(prefix)-\(slug).svg", title: "Training curve: \(curve.label)", svg: chart.svg()))
     }
@@ -52,14 +54,17 @@ extension Report {
     // Reliability diagrams: bins pooled over seeds, one panel per method.
     let panels = byMethod.compactMap { method, runs in reliabilityPanel(method, runs) }
     if !panels.isEmpty {
-      let diagram = ReliabilityDiagram(title: "\(name), \(column.label): reliability (pooled over seeds)", panels: panels)
+      let diagram = ReliabilityDiagram(
+        title: "\(name), \(column.label): reliability (pooled over seeds)", panels: panels)
       files.append(PlotFile(path: "\(prefix)-reliability.svg", title: "Reliability diagrams", svg: diagram.svg()))
     }
 
     // Metric families (`certified_accuracy_at_radius_0.25`, `error@5`): a line chart against the number.
     for family in metricFamilies(layout.results.runs) {
       let series = byMethod.compactMap { method, runs -> XYChart.Series? in
-        let ys = family.members.map { member in SeedStatistics(runs.compactMap { $0.overall[member.metric] })?.mean ?? .nan }
+        let ys = family.members.map { member in
+          SeedStatistics(runs.compactMap { $0.overall[member.metric] })?.mean ?? .nan
+        }
         guard ys.contains(where: \.isFinite) else { return nil }
         return XYChart.Series(name: method, x: family.members.map(\.x), y: ys, style: .lineAndMarkers)
       }
@@ -68,7 +73,9 @@ extension Report {
         title: "\(name), \(column.label): \(family.yLabel) vs \(family.xLabel)", xAxis: PlotAxis(label: family.xLabel),
         yAxis: PlotAxis(label: family.yLabel), series: series)
       files.append(
-        PlotFile(path: "\(prefix)-\(ReportSlug.make(family.prefix)).svg", title: "\(family.yLabel) vs \(family.xLabel)", svg: chart.svg()))
+        PlotFile(
+          path: "\(prefix)-\(ReportSlug.make(family.prefix)).svg", title: "\(family.yLabel) vs \(family.xLabel)",
+          svg: chart.svg()))
     }
     return files
   }
