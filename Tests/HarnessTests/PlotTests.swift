@@ -162,5 +162,9 @@ func occurrences(of needle: String, in text: String) -> Int {
     #expect(occurrences(of: "fill=\"#0072B2\" fill-opacity", in: svg) == 4 + 1)  // + the legend swatch
     #expect(occurrences(of: "fill=\"#777777\"", in: svg) == 4)
     #expect(svg.contains(">30</text>"))  // the count axis maximum
+    // Over-confident bins shade the gap above the bar; an under-confident bin outlines it inside.
+    #expect(!svg.contains("fill=\"none\" stroke=\"#D55E00\""))
+    let under = ReliabilityDiagram.Panel(name: "u", confidence: [0.2], accuracy: [0.6], count: [5])
+    #expect(ReliabilityDiagram(title: "t", panels: [under]).svg().contains("fill=\"none\" stroke=\"#D55E00\""))
   }
 }

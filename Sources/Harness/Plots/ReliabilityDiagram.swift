@@ -1,6 +1,7 @@
 /// Reliability diagrams (Guo, Pleiss, Sun, Weinberger 2017, "On Calibration of Modern Neural
 /// Networks", Fig. 1): for B equal-width confidence bins over [0, 1], a bar of the accuracy in each bin
-/// against the diagonal of perfect calibration, the gap to the bin's mean confidence shaded, and below
+/// against the diagonal of perfect calibration, the gap to the bin's mean confidence marked (shaded
+/// above the bar when over-confident, outlined inside it when under-confident), and below
 /// it a histogram of the number of test examples per bin. One panel per method, side by side.
 ///
 /// Each panel's expected calibration error is recomputed from its bins,
@@ -64,7 +65,7 @@ public struct ReliabilityDiagram: Sendable, Equatable {
     let ly = height - 30
     svg.rect(62, ly - 9, 12, 10, fill: PlotPalette.color(0), opacity: 0.85)
     svg.text(80, ly, "accuracy", size: 11)
-    svg.rect(150, ly - 9, 12, 10, fill: "#D55E00", opacity: 0.35)
+    svg.rect(150, ly - 9, 12, 10, fill: "#D55E00", stroke: "#D55E00", opacity: 0.35)
     svg.text(168, ly, "gap to confidence", size: 11)
     svg.line(62, ly + 12, 74, ly + 12, stroke: "#555555", dash: "4 3")
     svg.text(80, ly + 16, "perfect calibration", size: 11)
@@ -99,7 +100,13 @@ public struct ReliabilityDiagram: Sendable, Equatable {
       guard let top = my.position(min(1, max(0, panel.accuracy[b]))) else { continue }
       svg.rect(x0 + 0.5, top, binWidth - 1, frame.bottom - top, fill: color, opacity: 0.85)
       if let conf = my.position(min(1, max(0, panel.confidence[b]))) {
-        svg.rect(x0 + 0.5, min(top, conf), binWidth - 1, abs(conf - top), fill: "#D55E00", opacity: 0.35)
+        // Over-confident bins: the gap is shaded above the bar; under-confident ones: outlined inside it,
+        // so the bar's height stays readable.
+        if conf <= top {
+          svg.rect(x0 + 0.5, conf, binWidth - 1, top - conf, fill: "#D55E00", stroke: "#D55E00", opacity: 0.35)
+        } else {
+          svg.rect(x0 + 1.25, top, binWidth - 2.5, conf - top, fill: "none", stroke: "#D55E00")
+        }
       }
     }
     svg.line(frame.left, frame.bottom, frame.right, frame.top, stroke: "#555555", dash: "4 3")
