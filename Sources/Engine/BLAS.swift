@@ -32,7 +32,7 @@ public enum BLAS {
       var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
       cArgs.append(nil)
       execv("/proc/self/exe", &cArgs)
-      // execv returned: fall through with the API.
+    // execv returned: fall through with the API.
     #endif
     setThreads(threads)
   }

@@ -35,7 +35,9 @@ public enum Im2col {
   public static func forward(
     _ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>
   ) {
-    let oh = g.outHeight, ow = g.outWidth, c = g.channels
+    let oh = g.outHeight
+    let ow = g.outWidth
+    let c = g.channels
     let rowLen = g.patchSize
     let imageSize = g.height * g.width * c
     for n in 0..<images {
@@ -73,7 +75,9 @@ public enum Im2col {
   public static func backward(
     _ cols: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>
   ) {
-    let oh = g.outHeight, ow = g.outWidth, c = g.channels
+    let oh = g.outHeight
+    let ow = g.outWidth
+    let c = g.channels
     let rowLen = g.patchSize
     let imageSize = g.height * g.width * c
     dx.update(repeating: 0, count: images * imageSize)

@@ -47,7 +47,9 @@ public enum Kernels {
     _ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>,
     beta: Float = 0
   ) {
-    if beta == 0 { out.update(repeating: 0, count: cols) } else if beta != 1 {
+    if beta == 0 {
+      out.update(repeating: 0, count: cols)
+    } else if beta != 1 {
       for j in 0..<cols { out[j] *= beta }
     }
     for r in 0..<rows {

@@ -53,7 +53,9 @@ public struct DatasetSpec: Codable, Hashable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case name, imbalance, noise, augment, seed
-    case maxTrain = "max_train", maxTest = "max_test", validationPerClass = "validation_per_class"
+    case maxTrain = "max_train"
+    case maxTest = "max_test"
+    case validationPerClass = "validation_per_class"
   }
 
   /// Creates a spec.
@@ -166,7 +168,8 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
   }
 
   /// Creates a spec.
-  public init(name: String = "sgd", lr: Double, momentum: Double = 0.9, weightDecay: Double = 0, nesterov: Bool = false) {
+  public init(name: String = "sgd", lr: Double, momentum: Double = 0.9, weightDecay: Double = 0, nesterov: Bool = false)
+  {
     self.name = name
     self.lr = lr
     self.momentum = momentum

@@ -57,10 +57,16 @@ public final class BatchNorm: Layer {
     let rows = x.count / c
     output.resize(x.shape)
     wasTraining = training
-    let xp = x.pointer, yp = output.pointer, g = gamma.value.pointer, b = beta.value.pointer
+    let xp = x.pointer
+    let yp = output.pointer
+    let g = gamma.value.pointer
+    let b = beta.value.pointer
     if training {
       xHat.resize(x.shape)
-      for j in 0..<c { acc[j] = 0; acc2[j] = 0 }
+      for j in 0..<c {
+        acc[j] = 0
+        acc2[j] = 0
+      }
       acc.withUnsafeMutableBufferPointer { s in
         for r in 0..<rows {
           let row = xp + r * c
@@ -79,7 +85,8 @@ public final class BatchNorm: Layer {
           }
         }
       }
-      let rm = runningMean.pointer, rv = runningVar.pointer
+      let rm = runningMean.pointer
+      let rv = runningVar.pointer
       for j in 0..<c {
         let variance = acc2[j] / Double(rows)
         invStd[j] = Float(1 / (variance + Double(epsilon)).squareRoot())
@@ -91,7 +98,9 @@ public final class BatchNorm: Layer {
       mean.withUnsafeBufferPointer { mu in
         invStd.withUnsafeBufferPointer { s in
           for r in 0..<rows {
-            let xi = xp + r * c, hi = h + r * c, yi = yp + r * c
+            let xi = xp + r * c
+            let hi = h + r * c
+            let yi = yp + r * c
             for j in 0..<c {
               let v = (xi[j] - mu[j]) * s[j]
               hi[j] = v
@@ -101,7 +110,8 @@ public final class BatchNorm: Layer {
         }
       }
     } else {
-      let rm = runningMean.pointer, rv = runningVar.pointer
+      let rm = runningMean.pointer
+      let rv = runningVar.pointer
       for j in 0..<c {
         coefA[j] = g[j] / (rv[j] + epsilon).squareRoot()
         coefB1[j] = b[j] - rm[j] * coefA[j]
@@ -109,7 +119,8 @@ public final class BatchNorm: Layer {
       coefA.withUnsafeBufferPointer { sc in
         coefB1.withUnsafeBufferPointer { sh in
           for r in 0..<rows {
-            let xi = xp + r * c, yi = yp + r * c
+            let xi = xp + r * c
+            let yi = yp + r * c
             for j in 0..<c { yi[j] = xi[j] * sc[j] + sh[j] }
           }
         }
@@ -120,13 +131,19 @@ public final class BatchNorm: Layer {
 
   public func backward(_ dy: Tensor) -> Tensor {
     precondition(wasTraining, "BatchNorm.backward after an evaluation forward pass")
-    let c = channels, rows = dy.count / c
-    let d = dy.pointer, h = xHat.pointer
-    for j in 0..<c { sumDy[j] = 0; sumDyXHat[j] = 0 }
+    let c = channels
+    let rows = dy.count / c
+    let d = dy.pointer
+    let h = xHat.pointer
+    for j in 0..<c {
+      sumDy[j] = 0
+      sumDyXHat[j] = 0
+    }
     sumDy.withUnsafeMutableBufferPointer { s1 in
       sumDyXHat.withUnsafeMutableBufferPointer { s2 in
         for r in 0..<rows {
-          let di = d + r * c, hi = h + r * c
+          let di = d + r * c
+          let hi = h + r * c
           for j in 0..<c {
             s1[j] += Double(di[j])
             s2[j] += Double(di[j] * hi[j])
@@ -134,7 +151,9 @@ public final class BatchNorm: Layer {
         }
       }
     }
-    let gg = gamma.grad.pointer, bg = beta.grad.pointer, g = gamma.value.pointer
+    let gg = gamma.grad.pointer
+    let bg = beta.grad.pointer
+    let g = gamma.value.pointer
     for j in 0..<c {
       gg[j] = Float(sumDyXHat[j])
       bg[j] = Float(sumDy[j])
@@ -153,7 +172,9 @@ public final class BatchNorm: Layer {
         coefB1.withUnsafeBufferPointer { b1 in
           coefB2.withUnsafeBufferPointer { b2 in
             for r in 0..<rows {
-              let di = d + r * c, hi = h + r * c, oi = o + r * c
+              let di = d + r * c
+              let hi = h + r * c
+              let oi = o + r * c
               for j in 0..<c { oi[j] = a[j] * (di[j] - b1[j] - hi[j] * b2[j]) }
             }
           }

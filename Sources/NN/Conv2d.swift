@@ -58,7 +58,9 @@ public final class Conv2d: Layer {
     geometry = ConvGeometry(
       height: x.shape[1], width: x.shape[2], channels: inChannels, kernel: kernel, stride: stride,
       padding: padding)
-    let oh = geometry.outHeight, ow = geometry.outWidth, k = geometry.patchSize
+    let oh = geometry.outHeight
+    let ow = geometry.outWidth
+    let k = geometry.patchSize
     output.resize([n, oh, ow, outChannels])
     let chunk = chunkImages(n)
     let pointwise = kernel == 1 && stride == 1 && padding == 0
@@ -71,11 +73,13 @@ public final class Conv2d: Layer {
       if pointwise {
         a = UnsafePointer(x.pointer + start * geometry.height * geometry.width * inChannels)
       } else {
-        Im2col.forward(x.pointer + start * geometry.height * geometry.width * inChannels, images: m, geometry, into: cols.pointer)
+        Im2col.forward(
+          x.pointer + start * geometry.height * geometry.width * inChannels, images: m, geometry, into: cols.pointer)
         a = UnsafePointer(cols.pointer)
       }
-      BLAS.gemm(m: rows, n: outChannels, k: k, a, lda: k, weight.value.pointer, ldb: outChannels,
-                output.pointer + start * oh * ow * outChannels, ldc: outChannels)
+      BLAS.gemm(
+        m: rows, n: outChannels, k: k, a, lda: k, weight.value.pointer, ldb: outChannels,
+        output.pointer + start * oh * ow * outChannels, ldc: outChannels)
       start += m
     }
     if let bias {
@@ -89,7 +93,9 @@ public final class Conv2d: Layer {
   public func backward(_ dyIn: Tensor) -> Tensor {
     guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
     let n = x.shape[0]
-    let oh = geometry.outHeight, ow = geometry.outWidth, k = geometry.patchSize
+    let oh = geometry.outHeight
+    let ow = geometry.outWidth
+    let k = geometry.patchSize
     var dy = dyIn
     if fusedReLU {
       dyMasked.resize(dyIn.shape)
@@ -109,7 +115,8 @@ public final class Conv2d: Layer {
       height: oh, width: ow, channels: outChannels, kernel: kernel, stride: 1, padding: kernel - 1 - padding)
     if transposedConv {
       flipped.resize([kernel * kernel * outChannels, inChannels])
-      let w = weight.value.pointer, f = flipped.pointer
+      let w = weight.value.pointer
+      let f = flipped.pointer
       for ky in 0..<kernel {
         for kx in 0..<kernel {
           for ci in 0..<inChannels {
@@ -138,20 +145,24 @@ public final class Conv2d: Layer {
         a = UnsafePointer(cols.pointer)
       }
       // dW += colsᵀ·dy.
-      BLAS.gemm(transA: true, m: k, n: outChannels, k: rows, a, lda: k, dyChunk, ldb: outChannels,
-                beta: start == 0 ? 0 : 1, weight.grad.pointer, ldc: outChannels)
+      BLAS.gemm(
+        transA: true, m: k, n: outChannels, k: rows, a, lda: k, dyChunk, ldb: outChannels,
+        beta: start == 0 ? 0 : 1, weight.grad.pointer, ldc: outChannels)
       if needsInputGradient {
         if pointwise {
-          BLAS.gemm(transB: true, m: rows, n: k, k: outChannels, dyChunk, lda: outChannels,
-                    weight.value.pointer, ldb: outChannels, dx.pointer + start * imageSize, ldc: k)
+          BLAS.gemm(
+            transB: true, m: rows, n: k, k: outChannels, dyChunk, lda: outChannels,
+            weight.value.pointer, ldb: outChannels, dx.pointer + start * imageSize, ldc: k)
         } else if transposedConv {
           Im2col.forward(dyChunk, images: m, backGeometry, into: dCols.pointer)
           let kk = backGeometry.patchSize
-          BLAS.gemm(m: m * geometry.height * geometry.width, n: inChannels, k: kk, dCols.pointer, lda: kk,
-                    flipped.pointer, ldb: inChannels, dx.pointer + start * imageSize, ldc: inChannels)
+          BLAS.gemm(
+            m: m * geometry.height * geometry.width, n: inChannels, k: kk, dCols.pointer, lda: kk,
+            flipped.pointer, ldb: inChannels, dx.pointer + start * imageSize, ldc: inChannels)
         } else {
-          BLAS.gemm(transB: true, m: rows, n: k, k: outChannels, dyChunk, lda: outChannels,
-                    weight.value.pointer, ldb: outChannels, dCols.pointer, ldc: k)
+          BLAS.gemm(
+            transB: true, m: rows, n: k, k: outChannels, dyChunk, lda: outChannels,
+            weight.value.pointer, ldb: outChannels, dCols.pointer, ldc: k)
           Im2col.backward(dCols.pointer, images: m, geometry, into: dx.pointer + start * imageSize)
         }
       }

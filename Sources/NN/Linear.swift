@@ -37,8 +37,9 @@ public final class Linear: Layer {
     input = x
     let n = x.rows
     output.resize([n, outputSize])
-    BLAS.gemm(m: n, n: outputSize, k: inputSize, x.pointer, lda: inputSize, weight.value.pointer,
-              ldb: outputSize, output.pointer, ldc: outputSize)
+    BLAS.gemm(
+      m: n, n: outputSize, k: inputSize, x.pointer, lda: inputSize, weight.value.pointer,
+      ldb: outputSize, output.pointer, ldc: outputSize)
     if let bias {
       Kernels.addBias(output.pointer, rows: n, cols: outputSize, bias: bias.value.pointer, relu: fusedReLU)
     } else if fusedReLU {
@@ -57,13 +58,15 @@ public final class Linear: Layer {
       dy = dyMasked
     }
     // dW = xᵀ·dy, db = Σ_rows dy, dx = dy·Wᵀ.
-    BLAS.gemm(transA: true, m: inputSize, n: outputSize, k: n, x.pointer, lda: inputSize, dy.pointer,
-              ldb: outputSize, weight.grad.pointer, ldc: outputSize)
+    BLAS.gemm(
+      transA: true, m: inputSize, n: outputSize, k: n, x.pointer, lda: inputSize, dy.pointer,
+      ldb: outputSize, weight.grad.pointer, ldc: outputSize)
     if let bias { Kernels.columnSums(dy.pointer, rows: n, cols: outputSize, into: bias.grad.pointer) }
     dx.resize(x.shape)
     if needsInputGradient {
-      BLAS.gemm(transB: true, m: n, n: inputSize, k: outputSize, dy.pointer, lda: outputSize,
-                weight.value.pointer, ldb: outputSize, dx.pointer, ldc: inputSize)
+      BLAS.gemm(
+        transB: true, m: n, n: inputSize, k: outputSize, dy.pointer, lda: outputSize,
+        weight.value.pointer, ldb: outputSize, dx.pointer, ldc: inputSize)
     }
     return dx
   }
@@ -109,7 +112,9 @@ public final class NormedLinear: Layer {
 
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     input = x
-    let n = x.rows, d = inputSize, c = outputSize
+    let n = x.rows
+    let d = inputSize
+    let c = outputSize
     xHat.resize([n, d])
     wHat.resize([d, c])
     if xNorm.count != n { xNorm = [Float](repeating: 0, count: n) }
@@ -134,7 +139,9 @@ public final class NormedLinear: Layer {
 
   public func backward(_ dy: Tensor) -> Tensor {
     guard let x = input else { preconditionFailure("NormedLinear.backward before forward") }
-    let n = x.rows, d = inputSize, c = outputSize
+    let n = x.rows
+    let d = inputSize
+    let c = outputSize
     // ∂/∂Ŵ = x̂ᵀ·dy; ∂/∂W_col = (dŴ_col − Ŵ_col⟨Ŵ_col, dŴ_col⟩)/‖W_col‖.
     dWHat.resize([d, c])
     BLAS.gemm(transA: true, m: d, n: c, k: n, xHat.pointer, lda: d, dy.pointer, ldb: c, dWHat.pointer, ldc: c)
@@ -149,7 +156,8 @@ public final class NormedLinear: Layer {
       // ∂/∂x̂ = dy·Ŵᵀ; ∂/∂x_i = (dx̂_i − x̂_i⟨x̂_i, dx̂_i⟩)/‖x_i‖.
       BLAS.gemm(transB: true, m: n, n: d, k: c, dy.pointer, lda: c, wHat.pointer, ldb: c, dx.pointer, ldc: d)
       for i in 0..<n {
-        let r = dx.pointer + i * d, h = xHat.pointer + i * d
+        let r = dx.pointer + i * d
+        let h = xHat.pointer + i * d
         var dot: Float = 0
         for k in 0..<d { dot += h[k] * r[k] }
         let inv = 1 / xNorm[i]

@@ -88,19 +88,23 @@ public enum ModelZoo {
       layers.append(Linear(d, w, fusedReLU: true))
       d = w
     }
-    return Classifier(features: Sequential(layers), head: head(d), featureSize: d, classes: classes, inputShape: inputShape)
+    return Classifier(
+      features: Sequential(layers), head: head(d), featureSize: d, classes: classes, inputShape: inputShape)
   }
 
   /// conv3×3 32 (pad 1) → ReLU → max-pool 2 → conv3×3 64 (pad 1) → ReLU → max-pool 2 → fc 128 → ReLU → head.
   static func cnnSmall(inputShape: [Int], classes: Int, head: (Int) -> Layer) -> Classifier {
-    let h = inputShape[0], w = inputShape[1], c = inputShape[2]
+    let h = inputShape[0]
+    let w = inputShape[1]
+    let c = inputShape[2]
     let flat = (h / 4) * (w / 4) * 64
     let layers: [Layer] = [
       Conv2d(c, 32, kernel: 3, padding: 1, fusedReLU: true), MaxPool2d(2),
       Conv2d(32, 64, kernel: 3, padding: 1, fusedReLU: true), MaxPool2d(2),
       Flatten(), Linear(flat, 128, fusedReLU: true),
     ]
-    return Classifier(features: Sequential(layers), head: head(128), featureSize: 128, classes: classes, inputShape: inputShape)
+    return Classifier(
+      features: Sequential(layers), head: head(128), featureSize: 128, classes: classes, inputShape: inputShape)
   }
 
   /// CIFAR ResNet-32: conv3×3 16–BN–ReLU, 3 stages × 5 basic blocks (16, 32, 64 channels; stride 2 at
@@ -118,6 +122,7 @@ public enum ModelZoo {
       }
     }
     layers.append(GlobalAvgPool())
-    return Classifier(features: Sequential(layers), head: head(64), featureSize: 64, classes: classes, inputShape: inputShape)
+    return Classifier(
+      features: Sequential(layers), head: head(64), featureSize: 64, classes: classes, inputShape: inputShape)
   }
 }

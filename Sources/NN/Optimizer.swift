@@ -13,7 +13,9 @@ public final class SGD {
   private var buffers: [ObjectIdentifier: Tensor] = [:]
 
   /// An optimiser with the given hyper-parameters.
-  public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, dampening: Float = 0, nesterov: Bool = false) {
+  public init(
+    learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, dampening: Float = 0, nesterov: Bool = false
+  ) {
     self.learningRate = learningRate
     self.momentum = momentum
     self.weightDecay = weightDecay
@@ -26,10 +28,14 @@ public final class SGD {
 
   /// Updates every trainable parameter from its gradient, in one fused pass per parameter.
   public func step(_ parameters: [Parameter]) {
-    let lr = learningRate, mu = momentum, wd = weightDecay, damp = 1 - dampening
+    let lr = learningRate
+    let mu = momentum
+    let wd = weightDecay
+    let damp = 1 - dampening
     for p in parameters where p.isTrainable {
       let n = p.value.count
-      let w = p.value.pointer, g = p.grad.pointer
+      let w = p.value.pointer
+      let g = p.grad.pointer
       if mu == 0 {
         for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
         continue

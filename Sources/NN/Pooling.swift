@@ -18,11 +18,16 @@ public final class MaxPool2d: Layer {
   public init(_ size: Int = 2) { self.size = size }
 
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    let n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
-    let oh = h / size, ow = w / size
+    let n = x.shape[0]
+    let h = x.shape[1]
+    let w = x.shape[2]
+    let c = x.shape[3]
+    let oh = h / size
+    let ow = w / size
     input = x
     output.resize([n, oh, ow, c])
-    let xp = x.pointer, yp = output.pointer
+    let xp = x.pointer
+    let yp = output.pointer
     for b in 0..<n {
       for oy in 0..<oh {
         for ox in 0..<ow {
@@ -43,23 +48,32 @@ public final class MaxPool2d: Layer {
 
   public func backward(_ dy: Tensor) -> Tensor {
     guard let x = input else { preconditionFailure("MaxPool2d.backward before forward") }
-    let n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
-    let oh = h / size, ow = w / size
+    let n = x.shape[0]
+    let h = x.shape[1]
+    let w = x.shape[2]
+    let c = x.shape[3]
+    let oh = h / size
+    let ow = w / size
     dx.resize(x.shape)
     if h % size != 0 || w % size != 0 { dx.fill(0) }  // rows/columns outside every window
     if remaining.count != c { remaining = [UInt32](repeating: 0, count: c) }
-    let xp = x.pointer, yp = output.pointer, gp = dy.pointer, dp = dx.pointer
+    let xp = x.pointer
+    let yp = output.pointer
+    let gp = dy.pointer
+    let dp = dx.pointer
     remaining.withUnsafeMutableBufferPointer { rem in
       for b in 0..<n {
         for oy in 0..<oh {
           for ox in 0..<ow {
             let o = ((b * oh + oy) * ow + ox) * c
-            let y = yp + o, g = gp + o
+            let y = yp + o
+            let g = gp + o
             for ch in 0..<c { rem[ch] = ~0 }
             for ky in 0..<size {
               for kx in 0..<size {
                 let i = ((b * h + oy * size + ky) * w + ox * size + kx) * c
-                let src = xp + i, d = dp + i
+                let src = xp + i
+                let d = dp + i
                 for ch in 0..<c {
                   let hit = UInt32(bitPattern: -Int32(truncatingIfNeeded: src[ch] == y[ch] ? 1 : 0)) & rem[ch]
                   d[ch] = Float(bitPattern: g[ch].bitPattern & hit)
@@ -85,7 +99,9 @@ public final class GlobalAvgPool: Layer {
   public init() {}
 
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    let n = x.shape[0], hw = x.shape[1] * x.shape[2], c = x.shape[3]
+    let n = x.shape[0]
+    let hw = x.shape[1] * x.shape[2]
+    let c = x.shape[3]
     inputShape = x.shape
     output.resize([n, c])
     output.fill(0)
@@ -102,7 +118,9 @@ public final class GlobalAvgPool: Layer {
   }
 
   public func backward(_ dy: Tensor) -> Tensor {
-    let n = inputShape[0], hw = inputShape[1] * inputShape[2], c = inputShape[3]
+    let n = inputShape[0]
+    let hw = inputShape[1] * inputShape[2]
+    let c = inputShape[3]
     dx.resize(inputShape)
     let inv = 1 / Float(hw)
     for b in 0..<n {

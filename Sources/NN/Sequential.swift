@@ -83,11 +83,17 @@ public final class BasicBlock: Layer {
     h = conv2.forward(h, training: training)
     h = bn2.forward(h, training: training)
     output.resize(h.shape)
-    let n = h.shape[0], oh = h.shape[1], ow = h.shape[2], c = outChannels
+    let n = h.shape[0]
+    let oh = h.shape[1]
+    let ow = h.shape[2]
+    let c = outChannels
     if !projects {
       Kernels.add(h.pointer, x.pointer, output.pointer, count: h.count)
     } else {
-      let ih = x.shape[1], iw = x.shape[2], ic = inChannels, pad = (c - ic) / 2
+      let ih = x.shape[1]
+      let iw = x.shape[2]
+      let ic = inChannels
+      let pad = (c - ic) / 2
       for b in 0..<n {
         for y in 0..<oh {
           for xx in 0..<ow {
@@ -117,8 +123,14 @@ public final class BasicBlock: Layer {
       Kernels.add(g.pointer, dyMasked.pointer, dx.pointer, count: g.count)
     } else {
       dx.pointer.update(from: g.pointer, count: g.count)
-      let n = dy.shape[0], oh = dy.shape[1], ow = dy.shape[2], c = outChannels
-      let ih = inputShape[1], iw = inputShape[2], ic = inChannels, pad = (c - ic) / 2
+      let n = dy.shape[0]
+      let oh = dy.shape[1]
+      let ow = dy.shape[2]
+      let c = outChannels
+      let ih = inputShape[1]
+      let iw = inputShape[2]
+      let ic = inChannels
+      let pad = (c - ic) / 2
       for b in 0..<n {
         for y in 0..<oh {
           for xx in 0..<ow {

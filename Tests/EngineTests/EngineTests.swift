@@ -20,7 +20,8 @@ struct RandomTests {
 
   @Test func uniformMomentsAndRange() {
     var s = RandomKey(seed: 3).stream()
-    var sum = 0.0, sq = 0.0
+    var sum = 0.0
+    var sq = 0.0
     let n = 200_000
     for _ in 0..<n {
       let u = Double(s.nextFloat())
@@ -84,7 +85,9 @@ struct KernelTests {
 
   @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
   func gemmMatchesNaiveProduct(ta: Bool, tb: Bool) {
-    let m = 5, n = 7, k = 3
+    let m = 5
+    let n = 7
+    let k = 3
     var s = RandomKey(seed: 11).stream()
     let a = (0..<(m * k)).map { _ in s.nextNormal() }
     let b = (0..<(k * n)).map { _ in s.nextNormal() }
@@ -105,7 +108,8 @@ struct KernelTests {
           for ky in 0..<3 {
             for kx in 0..<3 {
               for c in 0..<2 {
-                let iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx
+                let iy = oy * 2 - 1 + ky
+                let ix = ox * 2 - 1 + kx
                 let expected: Float = (iy < 0 || iy >= 5 || ix < 0 || ix >= 4) ? 0 : x[((n * 5 + iy) * 4 + ix) * 2 + c]
                 let row = (n * g.outHeight + oy) * g.outWidth + ox
                 #expect(cols[row * g.patchSize + (ky * 3 + kx) * 2 + c] == expected)
@@ -130,7 +134,8 @@ struct KernelTests {
     Im2col.forward(x.pointer, images: 2, g, into: cols.pointer)
     let back = Tensor(shape: x.shape)
     Im2col.backward(c.pointer, images: 2, g, into: back.pointer)
-    var lhs = 0.0, rhs = 0.0
+    var lhs = 0.0
+    var rhs = 0.0
     for i in 0..<cols.count { lhs += Double(cols[i]) * Double(c[i]) }
     for i in 0..<x.count { rhs += Double(x[i]) * Double(back[i]) }
     expectApprox(lhs, rhs, abs: 1e-4, rel: 1e-5)

@@ -47,7 +47,8 @@ func makeTrainer(seed: UInt64, hooks: TrainingHooks = NoHooks(), epochs: Int = 3
 @Suite("Trainer")
 struct TrainerTests {
   @Test func sameSeedGivesBitwiseIdenticalWeightsAndMetrics() throws {
-    let a = try makeTrainer(seed: 3), b = try makeTrainer(seed: 3)
+    let a = try makeTrainer(seed: 3)
+    let b = try makeTrainer(seed: 3)
     try a.run()
     try b.run()
     for (p, q) in zip(a.model.parameters, b.model.parameters) { #expect(p.value.toArray() == q.value.toArray()) }
@@ -56,7 +57,8 @@ struct TrainerTests {
   }
 
   @Test func anotherSeedGivesOtherWeights() throws {
-    let a = try makeTrainer(seed: 3), b = try makeTrainer(seed: 4)
+    let a = try makeTrainer(seed: 3)
+    let b = try makeTrainer(seed: 4)
     try a.run()
     try b.run()
     #expect(a.model.parameters[0].value.toArray() != b.model.parameters[0].value.toArray())
@@ -114,7 +116,9 @@ struct MetricsTests {
     let nll = ((lse(2, 0, 0) - 2) + (lse(0, 1, 3) - 1) + (lse(0, 0, 1) - 1)) / 3
     expectApprox(m.nll, nll, abs: 1e-9)
     // ECE: confidences p1 = e²/(e²+2), p2 = e³/(1+e+e³), p3 = e/(2+e); bins of width 1/15.
-    let p1 = exp64(2) / (exp64(2) + 2), p2 = exp64(3) / (1 + exp64(1) + exp64(3)), p3 = exp64(1) / (2 + exp64(1))
+    let p1 = exp64(2) / (exp64(2) + 2)
+    let p2 = exp64(3) / (1 + exp64(1) + exp64(3))
+    let p3 = exp64(1) / (2 + exp64(1))
     var bins: [Int: (Double, Double, Double)] = [:]
     for (p, ok) in [(p1, 1.0), (p2, 0.0), (p3, 1.0)] {
       let b = Int((p * 15).rounded(.up)) - 1

@@ -81,8 +81,12 @@ struct GradientCheckTests {
   @Test func globalAvgPool() { checkGradients(GlobalAvgPool(), inputShape: [2, 3, 3, 4], seed: 24) }
   @Test func flatten() { checkGradients(Flatten(), inputShape: [2, 3, 3, 2], seed: 25) }
   @Test func relu() { checkGradients(ReLU(), inputShape: [3, 10], seed: 26, h: 1e-3) }
-  @Test func identityBlock() { checkGradients(BasicBlock(4, 4, stride: 1), inputShape: [2, 4, 4, 4], seed: 27, h: 1e-3, tolerance: 3e-2) }
-  @Test func optionABlock() { checkGradients(BasicBlock(2, 4, stride: 2), inputShape: [2, 6, 6, 2], seed: 28, h: 1e-3, tolerance: 3e-2) }
+  @Test func identityBlock() {
+    checkGradients(BasicBlock(4, 4, stride: 1), inputShape: [2, 4, 4, 4], seed: 27, h: 1e-3, tolerance: 3e-2)
+  }
+  @Test func optionABlock() {
+    checkGradients(BasicBlock(2, 4, stride: 2), inputShape: [2, 6, 6, 2], seed: 28, h: 1e-3, tolerance: 3e-2)
+  }
   @Test func sequentialCNN() {
     let net = Sequential([
       Conv2d(1, 3, kernel: 3, padding: 1, fusedReLU: true), MaxPool2d(2), Flatten(), Linear(12, 4, fusedReLU: true),

@@ -81,7 +81,8 @@ public enum Bench {
     var s = RandomKey(seed: 1).stream()
     s.fillNormal(x.buffer)
     let layers = model.features.layers + [model.head]
-    var fwd = [Double](repeating: 0, count: layers.count), bwd = fwd
+    var fwd = [Double](repeating: 0, count: layers.count)
+    var bwd = fwd
     for rep in 0..<(steps + 1) {
       var h = x
       var inputs: [Tensor] = []
@@ -104,7 +105,9 @@ public enum Bench {
   }
 
   /// Milliseconds per forward and backward pass of one convolution on a random batch (engine work).
-  public static func convProfile(batch: Int, size: Int, cin: Int, cout: Int, stride: Int, threads: Int) -> (Double, Double) {
+  public static func convProfile(batch: Int, size: Int, cin: Int, cout: Int, stride: Int, threads: Int) -> (
+    Double, Double
+  ) {
     BLAS.setThreads(threads)
     if let c = ProcessInfo.processInfo.environment["CHUNK"], let v = Int(c) { Conv2d.chunkFloats = v }
     let conv = Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)
@@ -112,7 +115,8 @@ public enum Bench {
     let x = Tensor(shape: [batch, size, size, cin])
     var s = RandomKey(seed: 1).stream()
     s.fillNormal(x.buffer)
-    var f = 0.0, b = 0.0
+    var f = 0.0
+    var b = 0.0
     let reps = 5
     for r in 0...reps {
       let t0 = DispatchTime.now().uptimeNanoseconds
@@ -132,7 +136,9 @@ public enum Bench {
   /// workload is compared with. Min/median/max over `repeats` after one warm-up.
   public static func gemmPeak(n: Int = 1024, threads: Int, repeats: Int = 5) -> [String: Double] {
     BLAS.setThreads(threads)
-    let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
+    let a = Tensor(shape: [n, n])
+    let b = Tensor(shape: [n, n])
+    let c = Tensor(shape: [n, n])
     var s = RandomKey(seed: 0).stream()
     s.fillNormal(a.buffer)
     s.fillNormal(b.buffer)
@@ -174,7 +180,8 @@ public enum Bench {
   }
 
   static func certify(repeats: Int, steps: Int) throws -> [Double] {
-    let n = 1000, shape = [28, 28, 1]
+    let n = 1000
+    let shape = [28, 28, 1]
     let model = try ModelZoo.make("cnn-small", inputShape: shape, classes: 10)
     let key = RandomKey(seed: 0)
     model.initialize(.torchDefault, key: key.split("init"))

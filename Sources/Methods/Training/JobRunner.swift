@@ -13,7 +13,9 @@ public enum JobRunner {
   /// Trains and evaluates `spec`; `log` receives one line per epoch.
   ///
   /// - Throws: ``JobFailure`` (non-finite loss, a spec that cannot be built) or `DatasetError`.
-  public static func run(_ spec: JobSpec, dataDir: String?, log: @escaping (String) -> Void = { _ in }) throws -> JobOutput {
+  public static func run(_ spec: JobSpec, dataDir: String?, log: @escaping (String) -> Void = { _ in }) throws
+    -> JobOutput
+  {
     let splits = try DatasetCatalog.load(spec.dataset.name, dataDir: dataDir)
     let data = try DataPreparation.prepare(splits, recipe: try recipe(spec.dataset))
     let images = splits.train

@@ -27,12 +27,17 @@ public struct ClassificationMetrics: Sendable {
 
   /// Metrics of `logits` [N, C] against `labels`, accumulated in `Double` in index order.
   public init(logits: Tensor, labels: [Int]) {
-    let n = logits.rows, c = logits.rowSize
+    let n = logits.rows
+    let c = logits.rowSize
     let k = Swift.min(5, c)
-    var correct = [Int](repeating: 0, count: c), total = [Int](repeating: 0, count: c)
-    var top1 = 0, top5 = 0
+    var correct = [Int](repeating: 0, count: c)
+    var total = [Int](repeating: 0, count: c)
+    var top1 = 0
+    var top5 = 0
     var nllSum = 0.0
-    var binConf = [Double](repeating: 0, count: Self.bins), binAcc = binConf, binCount = binConf
+    var binConf = [Double](repeating: 0, count: Self.bins)
+    var binAcc = binConf
+    var binCount = binConf
     var predicted = Set<Int>()
     for i in 0..<n {
       let row = logits.pointer + i * c

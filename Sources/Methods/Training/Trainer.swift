@@ -136,7 +136,10 @@ public final class Trainer {
           return s.permutation(train.count)
         }()
       var augmentStream: RandomStream? = augment ? key.split("augment").fold(epoch).stream() : nil
-      var lossSum = 0.0, seen = 0, wrong = 0, step = 0
+      var lossSum = 0.0
+      var seen = 0
+      var wrong = 0
+      var step = 0
       var start = 0
       while start < order.count {
         let end = Swift.min(start + batchSize, order.count)
@@ -150,7 +153,9 @@ public final class Trainer {
         for (p, y) in zip(predictions, batchLabels) where p != y { wrong += 1 }
         _ = model.backward(lossGradient)
         optimizer.step(parameters)
-        try hooks.afterStep(self, StepState(epoch: epoch, step: step, inputs: batchInputs, labels: batchLabels, logits: logits, loss: value))
+        try hooks.afterStep(
+          self,
+          StepState(epoch: epoch, step: step, inputs: batchInputs, labels: batchLabels, logits: logits, loss: value))
         lossSum += value * Double(end - start)
         seen += end - start
         step += 1
