@@ -21,7 +21,7 @@ enum Overlay {
         reader.report(
           .overlayUnknownKey, at: entry.value, path: path,
           "profile '\(profile)' overlays '\(entry.key)', which a profile cannot change",
-          expected: "one of: \(Schema.overlayable.joined(separator: ", "))")
+          expected: "one of: \(Schema.overlayable.joined(separator: ", "))", line: entry.keyLine)
         continue
       }
       let baseValue = base[entry.key]
@@ -58,7 +58,7 @@ enum Overlay {
         reader.report(
           .overlayUnknownKey, at: entry.value, path: childPath,
           "profile '\(profile)' overlays '\(entry.key)', a key the base manifest does not have",
-          expected: "one of: \(keys.joined(separator: ", "))")
+          expected: "one of: \(keys.joined(separator: ", "))", line: entry.keyLine)
         continue
       }
       let merged = mergeObject(
@@ -112,7 +112,7 @@ enum Overlay {
         reader.report(
           .overlayUnknownKey, at: entry.value, path: "\(path).\(entry.key)",
           "profile '\(profile)' overlays method '\(entry.key)', which the base manifest does not have",
-          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))")
+          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))", line: entry.keyLine)
         continue
       }
       items[i] = mergeObject(

@@ -104,7 +104,8 @@ public enum ManifestLoader {
     case .duplicatedKeysInMapping(let duplicates, let context):
       return ManifestError(
         .duplicateKey, file: file, line: context.mark.line, keyPath: duplicates.joined(separator: ", "),
-        "a mapping repeats the key", expected: "each key once per mapping")
+        "a mapping repeats the key (first at this line)",
+        expected: "each key once per mapping")
     case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
       .composer(_, let problem, let mark, _):
       return ManifestError(.syntax, file: file, line: mark.line, keyPath: "", problem, expected: "valid YAML")
@@ -121,7 +122,7 @@ public enum ManifestLoader {
     for entry in root.entries ?? [] where !Schema.top.contains(entry.key) {
       reader.report(
         .unknownKey, at: entry.value, path: entry.key, "unknown key '\(entry.key)'",
-        expected: "one of: \(Schema.top.joined(separator: ", "))")
+        expected: "one of: \(Schema.top.joined(separator: ", "))", line: entry.keyLine)
     }
     let name = top.string("name", required: true, what: "name") ?? ""
     if let folderName, !name.isEmpty, name != folderName, let node = top.value("name") {
@@ -139,7 +140,7 @@ public enum ManifestLoader {
         guard Registry.profiles.contains(entry.key) else {
           reader.report(
             .unknownName, at: entry.value, path: "profiles.\(entry.key)", "unknown profile '\(entry.key)'",
-            expected: reader.oneOfText(Registry.profiles))
+            expected: reader.oneOfText(Registry.profiles), line: entry.keyLine)
           continue
         }
         overlays.append((entry.key, entry.value))

@@ -19,6 +19,14 @@ struct ManifestNode: Sendable {
   struct Entry: Sendable {
     var key: String
     var value: ManifestNode
+    /// The key's own line (a block mapping's value starts on the next line).
+    var keyLine: Int
+
+    init(key: String, value: ManifestNode, keyLine: Int? = nil) {
+      self.key = key
+      self.value = value
+      self.keyLine = keyLine ?? value.line
+    }
   }
 
   enum Kind: Sendable {
@@ -47,7 +55,8 @@ struct ManifestNode: Sendable {
       default: kind = .scalar(Scalar(text: s.string, kind: .other, int: nil, double: nil, bool: nil))
       }
     case .mapping(let m):
-      kind = .mapping(m.map { Entry(key: $0.key.string ?? "\($0.key)", value: ManifestNode($0.value)) })
+      kind = .mapping(
+        m.map { Entry(key: $0.key.string ?? "\($0.key)", value: ManifestNode($0.value), keyLine: $0.key.mark?.line) })
     case .sequence(let s):
       kind = .sequence(s.map { ManifestNode($0) })
     case .alias:
@@ -66,7 +75,8 @@ struct ManifestNode: Sendable {
     switch kind {
     case .mapping(let e):
       return ManifestNode(
-        kind: .mapping(e.map { Entry(key: $0.key, value: $0.value.tagged(profile)) }), line: line, profile: profile)
+        kind: .mapping(e.map { Entry(key: $0.key, value: $0.value.tagged(profile), keyLine: $0.keyLine) }), line: line,
+        profile: profile)
     case .sequence(let s):
       return ManifestNode(kind: .sequence(s.map { $0.tagged(profile) }), line: line, profile: profile)
     default:

@@ -22,7 +22,7 @@ final class ManifestReader {
   }
 
   /// `node` as a mapping checked against the schema's keys at `schema` (nil: any keys), or nil (recorded).
-  func object(_ node: ManifestNode, path: String, schema: String?) -> ObjectReader? {
+  func object(_ node: ManifestNode, path: String, schema: String?, keyLine: Int? = nil) -> ObjectReader? {
     guard let entries = node.entries else {
       report(.wrongType, at: node, path: path, "\(node.typeName) is not a mapping", expected: "a mapping of keys")
       return nil
@@ -31,10 +31,10 @@ final class ManifestReader {
       for entry in entries where !keys.contains(entry.key) {
         report(
           .unknownKey, at: entry.value, path: join(path, entry.key), "unknown key '\(entry.key)'",
-          expected: "one of: \(keys.joined(separator: ", "))")
+          expected: "one of: \(keys.joined(separator: ", "))", line: entry.keyLine)
       }
     }
-    return ObjectReader(node: node, path: path, reader: self)
+    return ObjectReader(node: node, path: path, reader: self, keyLine: keyLine ?? node.line)
   }
 
   // MARK: scalars
@@ -142,12 +142,15 @@ struct ObjectReader {
   let node: ManifestNode
   let path: String
   let reader: ManifestReader
+  /// The line of the key holding this mapping (missing keys are reported there).
+  let keyLine: Int
 
   /// The value at `key`; nil if absent or null (a required one is recorded as missing).
   func value(_ key: String, required: Bool = false, expected: String = "a value") -> ManifestNode? {
     if let v = node[key], !v.isNull { return v }
     if required {
-      reader.report(.missingKey, at: node, path: join(path, key), "missing required key '\(key)'", expected: expected)
+      reader.report(
+        .missingKey, at: node, path: join(path, key), "missing required key '\(key)'", expected: expected, line: keyLine)
     }
     return nil
   }
@@ -183,7 +186,7 @@ struct ObjectReader {
   /// The mapping at `key` checked against `schema`.
   func object(_ key: String, required: Bool = false, schema: String) -> ObjectReader? {
     value(key, required: required, expected: "a mapping").flatMap {
-      reader.object($0, path: join(path, key), schema: schema)
+      reader.object($0, path: join(path, key), schema: schema, keyLine: node.entries?.first { $0.key == key }?.keyLine)
     }
   }
 }

@@ -136,7 +136,8 @@ extension ManifestReader {
         if let name, known[entry.key] == nil {
           report(
             .unknownKey, at: entry.value, path: keyPath, "loss '\(name)' has no parameter '\(entry.key)'",
-            expected: known.isEmpty ? "no parameters" : "one of: name, \(known.keys.sorted().joined(separator: ", "))")
+            expected: known.isEmpty ? "no parameters" : "one of: name, \(known.keys.sorted().joined(separator: ", "))",
+            line: entry.keyLine)
         } else if let v = double(entry.value, path: keyPath) {
           params[entry.key] = v
         }
