@@ -120,15 +120,16 @@ extension JSONValue: Codable {
     }
   }
 
-  /// The JSON value of any `Encodable` (through `JSONEncoder`; objects come out with sorted keys).
+  /// The JSON value of any `Encodable` (through `JSONEncoder` with sorted keys).
   public init<T: Encodable>(encoding value: T) throws {
-    let data = try JSONEncoder().encode(value)
-    self = try JSONDecoder().decode(JSONValue.self, from: data)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    self = try JSONParser.parse(try encoder.encode(value))
   }
 
-  /// Parses JSON text.
+  /// Parses JSON text (objects keep the file's key order; see ``JSONParser``).
   public init(parsing data: Data) throws {
-    self = try JSONDecoder().decode(JSONValue.self, from: data)
+    self = try JSONParser.parse(data)
   }
 
   /// Decodes the value into a `Decodable` type (through `JSONDecoder`).

@@ -175,6 +175,7 @@ public final class Runner: Sendable {
     switch outcome {
     case .exited(0) where store.isDone(job):
       status = .done
+      try? FileManager.default.removeItem(atPath: store.failurePath(job))
     case .signaled where isStopping, .exited where isStopping && freshFailure == nil:
       status = .interrupted
     default:
