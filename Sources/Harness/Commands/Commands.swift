@@ -53,6 +53,7 @@ public enum Commands {
     log: @escaping (String) -> Void
   ) throws -> Output {
     let job = try workspace.job(id: id, profile: profile)
+    resetSignals()
     BLAS.setThreads(1)
     let worker = Worker(store: workspace.store, dataDir: workspace.dataDir, train: train)
     let token = ProcessInfo.processInfo.environment["REPLICATE_LOCK_TOKEN"]
@@ -64,6 +65,16 @@ public enum Commands {
     case .failed(let reason):
       return Output("failed: \(reason.code): \(reason.message)\n(\(workspace.store.failurePath(job)))\n", status: 3)
     }
+  }
+
+  /// Restores default SIGINT/SIGTERM handling and unblocks all signals, whatever the parent left
+  /// (ignored or blocked signals survive `exec`): a worker must die when its runner terminates it.
+  static func resetSignals() {
+    signal(SIGINT, SIG_DFL)
+    signal(SIGTERM, SIG_DFL)
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    sigprocmask(SIG_SETMASK, &empty, nil)
   }
 
   // MARK: plan

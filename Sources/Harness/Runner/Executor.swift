@@ -105,6 +105,13 @@ public final class ProcessExecutor: JobExecutor, Sendable {
     process.standardOutput = pipe
     process.standardError = pipe
     process.standardInput = FileHandle.nullDevice
+    // Spawned children inherit this thread's signal mask; Dispatch's threads block most signals, which
+    // would leave workers deaf to SIGTERM and the terminal's SIGINT. Spawn with nothing blocked.
+    var empty = sigset_t()
+    var saved = sigset_t()
+    sigemptyset(&empty)
+    pthread_sigmask(SIG_SETMASK, &empty, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
     do {
       try process.run()
     } catch {
