@@ -146,7 +146,11 @@ struct RunnerTests {
     }
     let counter = CallCounter()
     let run = Task { await runner(store, InProcessExecutor(train: fakeTrain(counter: counter))).run(jobs) }
-    try await Task.sleep(nanoseconds: 300_000_000)
+    // Once the later jobs are done, the runner has met the locked one and put it back in its queue.
+    let deadline = Date().addingTimeInterval(10)
+    while !(store.isDone(jobs[1]) && store.isDone(jobs[2])) && Date() < deadline {
+      try await Task.sleep(nanoseconds: 20_000_000)
+    }
     #expect(!store.isDone(jobs[0]))
     let environment = RunEnvironment(hostname: "h", os: "o", swift: "6", blas: "b", threads: 1)
     try store.writeResult(jobs[0], output: fakeOutput(jobs[0].spec), environment: environment, timing: .since(Date()))
