@@ -22,7 +22,9 @@ let package = Package(
     .target(name: "Engine", dependencies: ["CBLAS"]),
     .target(name: "NN", dependencies: ["Engine"]),
     .target(name: "Datasets", dependencies: ["Engine", "CZlib"]),
-    .target(name: "Methods", dependencies: ["NN", "Datasets"]),
+    .target(
+      name: "Methods",
+      dependencies: ["NN", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Harness",
       dependencies: [
@@ -33,7 +35,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "replicate",
-      dependencies: ["Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["Harness", "Methods", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // Test support and tests.
     .target(name: "_ReplicateTestSupport", dependencies: ["Engine"], path: "Tests/_ReplicateTestSupport"),

@@ -1,5 +1,9 @@
 import CBLAS
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Matrix products through OpenBLAS's `cblas_sgemm` (row-major).
 public enum BLAS {
   /// The engine's numeric version: part of every job id, bumped whenever a kernel change can move a
@@ -8,6 +12,30 @@ public enum BLAS {
 
   /// Sets the number of OpenBLAS threads (workers run one; `bench --threads T` sets T).
   public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+  /// Makes the process run with `OPENBLAS_NUM_THREADS=threads`, re-executing itself once if needed.
+  ///
+  /// OpenBLAS starts its thread pool when the library loads, from the environment; lowering the count
+  /// later with `openblas_set_num_threads` leaves the extra threads spinning (`sched_yield`), which on a
+  /// 2-core machine made elementwise loops up to 15× slower in measurements. So the CLI calls this first
+  /// thing: workers run with 1 thread, `bench --threads T` with T. Returns normally when the environment
+  /// already matches (or when re-executing is impossible, after setting the count through the API).
+  public static func ensureProcessThreads(_ threads: Int) {
+    let wanted = "\(threads)"
+    #if os(Linux)
+      if let current = getenv("OPENBLAS_NUM_THREADS"), String(cString: current) == wanted {
+        setThreads(threads)
+        return
+      }
+      setenv("OPENBLAS_NUM_THREADS", wanted, 1)
+      let args = CommandLine.arguments
+      var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+      cArgs.append(nil)
+      execv("/proc/self/exe", &cArgs)
+      // execv returned: fall through with the API.
+    #endif
+    setThreads(threads)
+  }
 
   /// The number of OpenBLAS threads in use.
   public static var threads: Int { Int(openblas_get_num_threads()) }

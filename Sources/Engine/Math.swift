@@ -28,3 +28,5 @@
 @inlinable public func erf64(_ x: Double) -> Double { erf(x) }
 /// The complementary error function in double precision.
 @inlinable public func erfc64(_ x: Double) -> Double { erfc(x) }
+/// Cosine in double precision.
+@inlinable public func cos64(_ x: Double) -> Double { cos(x) }

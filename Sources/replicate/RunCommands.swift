@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Harness
 import Synchronization
@@ -76,6 +77,8 @@ struct RunJob: ParsableCommand {
   var force = false
 
   func run() throws {
+    // One OpenBLAS thread, set before the library starts its pool (re-executes once if needed).
+    BLAS.ensureProcessThreads(1)
     let output = try Commands.runJob(
       workspace.workspace, id: jobID, profile: profile.profile, force: force, log: { Console.out($0 + "\n") })
     Console.out(output.text)

@@ -79,7 +79,7 @@ struct CLITests {
     #expect(table.status == 0 && table.stdout.contains("4 jobs (smoke): 0 cached, 4 to run"))
     let json = try replicate(["plan", "--emit", "json"])
     #expect(json.status == 0)
-    #expect(try JSONValue(parsing: Data(json.stdout.utf8))["jobs"]?.arrayValue?.count == 12)
+    #expect(try JSON(parsing: Data(json.stdout.utf8))["jobs"]?.arrayValue?.count == 12)
     let slurm = try replicate(["plan", "--emit", "slurm", "--profile", "smoke"])
     #expect(slurm.status == 0 && slurm.stdout.contains("#SBATCH --array=0-3"))
     let list = try replicate(["list"])

@@ -9,7 +9,7 @@ import Testing
 struct IdentityTests {
   @Test("canonical JSON: sorted keys, no whitespace, shortest numbers, integers without .0, escapes")
   func canonical() {
-    let value = JSONValue.object([
+    let value = JSON.object([
       ("b", .array([.double(100.0), .double(0.1), .double(1e-5), .double(-0.0), .int(-3), .double(2.5e20)])),
       ("a", .string("q\"\\\n\u{01}é")), ("B", .bool(true)), ("c", .null), ("n", .double(.nan)),
     ])
@@ -18,9 +18,9 @@ struct IdentityTests {
 
   @Test("pretty JSON keeps key order and parses back to the same value")
   func prettyRoundTrip() throws {
-    let value = JSONValue.object([("z", .int(1)), ("a", .array([.double(0.25), .string("x")])), ("m", .object([]))])
+    let value = JSON.object([("z", .int(1)), ("a", .array([.double(0.25), .string("x")])), ("m", .object([]))])
     #expect(value.pretty() == "{\n  \"z\": 1,\n  \"a\": [0.25, \"x\"],\n  \"m\": {}\n}")
-    #expect(try JSONValue(parsing: Data(value.pretty().utf8)) == value)
+    #expect(try JSON(parsing: Data(value.pretty().utf8)) == value)
   }
 
   @Test("doubles survive print and parse bit for bit")
@@ -28,7 +28,7 @@ struct IdentityTests {
     var g = SystemRandomNumberGenerator()
     for _ in 0..<500 {
       let d = Double(bitPattern: g.next() & 0x7FEF_FFFF_FFFF_FFFF) * (Bool.random() ? 1 : -1)
-      let parsed = try JSONValue(parsing: Data("[\(JSONValue.double(d).canonical)]".utf8))
+      let parsed = try JSON(parsing: Data("[\(JSON.double(d).canonical)]".utf8))
       #expect(parsed.arrayValue?.first?.doubleValue?.bitPattern == d.bitPattern || d == 0)
     }
   }

@@ -105,6 +105,11 @@ struct ManifestExpansionTests {
     #expect(spec.experiment == "demo")
     let sampler = manifest(replacingLine: 24, with: "    sampler: {name: effective-number}")
     #expect(try plannedJobs(sampler)[3].spec.method.sampler == SamplerSpec(name: "effective-number", startEpoch: 0, beta: 0.9999))
+    let mlp = manifest(replacingLine: 9, with: "  name: mlp")
+    #expect(try plannedJobs(mlp)[0].spec.model.widths == Registry.defaultMLPWidths)
+    // Widths do not shape other models, so they do not enter their specs.
+    let stale = manifest(replacingLine: 9, with: "  name: cnn-small\n  widths: [8]")
+    #expect(try plannedJobs(stale)[0].spec.model.widths == nil)
   }
 
   @Test("every expanded job's spec round-trips through JSON into JobSpec")
@@ -130,8 +135,8 @@ struct ManifestExpansionTests {
         id: "m", loss: LossSpec(name: "ce"), reweight: ReweightSpec(name: "cb"),
         sampler: SamplerSpec(name: "sqrt", beta: 0.5), classifier: "linear"),
       seed: 0)
-    let json = try JSONValue(encoding: spec)
-    func check(_ value: JSONValue, _ schemaPath: String) {
+    let json = try JSON(encoding: spec)
+    func check(_ value: JSON, _ schemaPath: String) {
       guard let pairs = value.objectValue else { return }
       let keys = schemaPath.isEmpty ? Schema.top + ["experiment", "method", "seed"] : Schema.objects[schemaPath] ?? []
       for (key, child) in pairs where !(schemaPath == "method" && key == "loss") {
@@ -149,5 +154,52 @@ struct ManifestExpansionTests {
     let b = try plannedJobs(manifest(replacingLine: 7, with: "    ratio: [100]"))
     #expect(a[0].setting == b[0].setting)
     #expect(a.map(\.id) == b.map(\.id))
+  }
+}
+
+@Suite("Repository manifests")
+struct RepositoryManifestTests {
+  static let experiments = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("experiments").path
+
+  @Test("every manifest under experiments/ validates, and every job of every profile decodes into JobSpec")
+  func repositoryManifests() throws {
+    let manifests = try ManifestLoader.loadAll(experimentsDir: Self.experiments)
+    #expect(!manifests.isEmpty)
+    for manifest in manifests {
+      for profile in Registry.profiles {
+        let jobs = try testIdentity.plan([manifest], profile: profile)
+        #expect(!jobs.isEmpty, "\(manifest.name) has no \(profile) jobs")
+        #expect(Set(jobs.map(\.id)).count == jobs.count, "\(manifest.name)/\(profile): duplicate job ids")
+        for job in jobs {
+          let decoded = try JSONDecoder().decode(JobSpec.self, from: JSONEncoder().encode(job.spec))
+          #expect(decoded == job.spec)
+        }
+      }
+    }
+  }
+}
+
+@Suite("Method overlays")
+struct MethodOverlayTests {
+  @Test("a list of partial methods refines the base's methods by id and keeps the others")
+  func listForm() throws {
+    let yaml = baseManifest.replacingOccurrences(
+      of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods:\n      - {id: erm-drw, reweight: {start_epoch: 0}}\n")
+    let jobs = try plannedJobs(yaml, profile: "smoke")
+    #expect(jobs.map(\.methodId) == ["erm", "erm-drw", "erm", "erm-drw"])
+    #expect(jobs[1].spec.method.reweight == ReweightSpec(name: "drw", beta: 0.9999, startEpoch: 0))
+    #expect(jobs[0].spec.method.reweight == nil)
+    #expect(try plannedJobs(yaml)[3].spec.method.reweight?.startEpoch == 2)
+  }
+
+  @Test("a partial method without an id, or with an id the base lacks, is reported at its line")
+  func listFormErrors() {
+    let noID = baseManifest.replacingOccurrences(
+      of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods:\n      - {reweight: {start_epoch: 0}}\n")
+    #expect(problems(noID).map { "\($0.line) \($0.keyPath)" } == ["33 profiles.smoke.methods[0].id"])
+    let unknown = baseManifest.replacingOccurrences(
+      of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods:\n      - {id: ldam, loss: ce}\n")
+    #expect(problems(unknown).map { "\($0.line) \($0.code.rawValue)" } == ["33 overlay-unknown-key"])
   }
 }

@@ -34,7 +34,7 @@ let malformedCases: [MalformedCase] = [
     name: "unknown model", yaml: manifest(replacingLine: 9, with: "  name: vgg16"),
     code: .unknownName, keyPath: "model.name", line: 9),
   MalformedCase(
-    name: "unknown loss", yaml: manifest(replacingLine: 21, with: "    loss: focal"),
+    name: "unknown loss", yaml: manifest(replacingLine: 21, with: "    loss: hinge-squared"),
     code: .unknownName, keyPath: "methods[0].loss", line: 21),
   MalformedCase(
     name: "unknown loss parameter", yaml: manifest(replacingLine: 23, with: "    loss: {name: ce, gamma: 2}"),
@@ -102,8 +102,8 @@ let malformedCases: [MalformedCase] = [
     name: "wrong type inside an overlay", yaml: manifest(replacingLine: 30, with: "    dataset: {max_train: many}"),
     code: .wrongType, keyPath: "profiles.smoke.dataset.max_train", line: 30),
   MalformedCase(
-    name: "mlp without widths", yaml: manifest(replacingLine: 9, with: "  name: mlp"),
-    code: .missingKey, keyPath: "model.widths", line: 9),
+    name: "non-integer width", yaml: manifest(replacingLine: 9, with: "  name: mlp\n  widths: [64, wide]"),
+    code: .wrongType, keyPath: "model.widths[1]", line: 10),
   MalformedCase(
     name: "duplicate key", yaml: manifest(replacingLine: 12, with: "  epochs: 4"),
     code: .duplicateKey, keyPath: "epochs", line: 11),

@@ -102,7 +102,7 @@ struct PlanTests {
   func json() throws {
     let jobs = try plannedJobs()
     let plan = Plan(profile: "default", jobs: jobs, store: ResultStore(root: "/nonexistent"))
-    let value = try JSONValue(parsing: Data(try plan.json(resultsDir: "R").pretty().utf8))
+    let value = try JSON(parsing: Data(try plan.json(resultsDir: "R").pretty().utf8))
     let listed = value["jobs"]?.arrayValue ?? []
     #expect(listed.count == jobs.count)
     #expect(listed.first?["id"]?.stringValue == jobs[0].id)

@@ -26,7 +26,7 @@ struct StoreTests {
     #expect(try store.writeResult(job, output: fakeOutput(job.spec), environment: environment, timing: timing))
     let record = try #require(store.result(for: job))
     let text = try String(contentsOfFile: store.resultPath(job), encoding: .utf8)
-    let keys = (try JSONValue(parsing: Data(text.utf8)).objectValue ?? []).map(\.key)
+    let keys = (try JSON(parsing: Data(text.utf8)).objectValue ?? []).map(\.key)
     #expect(Set(keys) == ["job", "experiment", "profile", "spec", "setting", "setting_label", "metrics", "curves", "environment", "timing"])
     let order = ["\"job\"", "\"experiment\"", "\"profile\"", "\"spec\"", "\"setting\"", "\"setting_label\"", "\"metrics\"", "\"curves\"", "\"environment\"", "\"timing\""]
       .map { text.range(of: "\n  \($0):")?.lowerBound }
@@ -111,7 +111,7 @@ struct StoreTests {
         var torn = 0
         for _ in 0..<200 {
           if let data = FileManager.default.contents(atPath: store.resultPath(job)),
-            (try? JSONValue(parsing: data))?["curves"]?["train_loss"]?.arrayValue?.count != 5_000
+            (try? JSON(parsing: data))?["curves"]?["train_loss"]?.arrayValue?.count != 5_000
           {
             torn += 1
           }

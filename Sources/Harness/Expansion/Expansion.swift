@@ -7,7 +7,7 @@ public struct Setting: Hashable, Sendable {
     /// The dotted key path into the spec, e.g. `dataset.imbalance.ratio`.
     public var key: String
     /// The job's resolved value at that key.
-    public var value: JSONValue
+    public var value: JSON
   }
 
   /// The axes in manifest order.
@@ -17,7 +17,7 @@ public struct Setting: Hashable, Sendable {
   public init(axes: [Axis]) { self.axes = axes }
 
   /// The setting as the result file's `setting` object (key path → value, axis order).
-  public var json: JSONValue { .object(axes.map { ($0.key, $0.value) }) }
+  public var json: JSON { .object(axes.map { ($0.key, $0.value) }) }
 
   /// A short label for tables, one part per axis joined by spaces: the imbalance profile, dataset name,
   /// model name and noise kind print as their value (`exponential`), the ratio as `ρ=100`, the noise
@@ -85,10 +85,10 @@ enum Expansion {
   /// The setting with each axis's value read back from the resolved spec's JSON (so `1e2` and `100`
   /// give the same setting).
   private static func resolvedSetting(_ spec: JobSpec, axes: [Axis], combination: [Int]) -> Setting {
-    let json = try? JSONValue(encoding: spec)
+    let json = try? JSON(encoding: spec)
     return Setting(
       axes: zip(axes, combination).map { axis, index in
-        var value: JSONValue? = json
+        var value: JSON? = json
         for key in axis.path { value = value?[key] }
         return Setting.Axis(key: axis.path.joined(separator: "."), value: value ?? axis.values[index].json)
       })

@@ -58,10 +58,10 @@ public struct JobIdentity: Sendable {
 
   /// The canonical JSON the id hashes.
   public func identityJSON(for spec: JobSpec) throws -> String {
-    let value = JSONValue.object([
+    let value = JSON.object([
       ("data", .string(fingerprint(spec.dataset.name))),
       ("engine", .string(engine)),
-      ("spec", try JSONValue(encoding: spec)),
+      ("spec", try JSON(encoding: spec)),
     ])
     return value.canonical
   }

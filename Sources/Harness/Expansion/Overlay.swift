@@ -2,9 +2,10 @@
 ///
 /// Rules: mappings merge key by key (keys new to the base are appended, in the overlay's order); any
 /// other value replaces (a list replaces a list, `null` removes an optional value); `methods` given as a
-/// mapping from method id to a partial method merges into the base's method of that id (given as a list,
-/// it replaces the whole list); a loss given as a mapping merges into a base loss given by name. An
-/// overlay key outside the schema, or a method id the base does not have, is an error.
+/// mapping from method id to a partial method merges into the base's method of that id (given as a list
+/// it merges likewise into the methods whose ids its entries name: methods are refined, never added or
+/// dropped); a loss given as a mapping merges into a base loss given by name. An overlay key outside the
+/// schema, or a method id the base does not have, is an error.
 enum Overlay {
   static func apply(_ overlay: ManifestNode, to base: ManifestNode, profile: String, reader: ManifestReader)
     -> ManifestNode
@@ -96,27 +97,43 @@ enum Overlay {
     return ManifestNode(kind: .mapping(entries), line: base.line, profile: base.profile)
   }
 
+  /// Merges partial methods into the base's methods by id. The overlay is a list of partial methods
+  /// each naming its `id` (`- {id: erm-drw, reweight: {start_epoch: 1}}`), or a mapping from id to a
+  /// partial method; base methods it does not name are kept unchanged, in their order.
   private static func mergeMethods(
     _ base: ManifestNode?, _ overlay: ManifestNode, profile: String, path: String, reader: ManifestReader
   ) -> ManifestNode {
-    guard let overlayEntries = overlay.entries else { return overlay.tagged(profile) }
-    guard let base, var items = base.items else {
+    var partials: [(id: String, node: ManifestNode, keyLine: Int, path: String)] = []
+    if let entries = overlay.entries {
+      partials = entries.map { ($0.key, $0.value, $0.keyLine, "\(path).\($0.key)") }
+    } else if let items = overlay.items {
+      for (i, item) in items.enumerated() {
+        guard item.entries != nil, let id = item["id"]?.scalar?.text else {
+          reader.report(
+            .missingKey, at: item, path: "\(path)[\(i)].id", "a method overlay must name the method it changes",
+            expected: "a mapping with the id of a base method")
+          continue
+        }
+        partials.append((id, item, item.line, "\(path)[\(i)]"))
+      }
+    } else {
       reader.report(
-        .overlayUnknownKey, at: overlay, path: path, "the overlay refines methods by id but the base has no method list",
-        expected: "a base 'methods' list")
+        .wrongType, at: overlay, path: path, "\(overlay.typeName) is not a method overlay",
+        expected: "a list of partial methods with ids, or a mapping from method id to a partial method")
       return base ?? overlay
     }
+    guard let base, var items = base.items else { return base ?? overlay }
     let ids = items.map { $0["id"]?.scalar?.text }
-    for entry in overlayEntries {
-      guard let i = ids.firstIndex(of: entry.key) else {
+    for partial in partials {
+      guard let i = ids.firstIndex(of: partial.id) else {
         reader.report(
-          .overlayUnknownKey, at: entry.value, path: "\(path).\(entry.key)",
-          "profile '\(profile)' overlays method '\(entry.key)', which the base manifest does not have",
-          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))", line: entry.keyLine)
+          .overlayUnknownKey, at: partial.node, path: partial.path,
+          "profile '\(profile)' overlays method '\(partial.id)', which the base manifest does not have",
+          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))", line: partial.keyLine)
         continue
       }
       items[i] = mergeObject(
-        items[i], entry.value, schema: "method", profile: profile, path: "\(path).\(entry.key)", reader: reader)
+        items[i], partial.node, schema: "method", profile: profile, path: partial.path, reader: reader)
     }
     return ManifestNode(kind: .sequence(items), line: base.line, profile: base.profile)
   }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A strict JSON parser (RFC 8259) into ``JSONValue`` that keeps objects' key order and reads numbers
+/// A strict JSON parser (RFC 8259) into ``JSON`` that keeps objects' key order and reads numbers
 /// exactly: integers without a fraction or exponent as `Int`, others with Swift's correctly rounded
-/// `Double(String)`, so a number printed by ``JSONValue/canonicalNumber(_:)`` reads back bit for bit.
+/// `Double(String)`, so a number printed by ``JSON/canonicalNumber(_:)`` reads back bit for bit.
 struct JSONParser {
   /// A syntax error with its byte offset.
   struct Error: Swift.Error, CustomStringConvertible {
@@ -15,7 +15,7 @@ struct JSONParser {
   private var i = 0
 
   /// Parses a whole document.
-  static func parse(_ data: Data) throws -> JSONValue {
+  static func parse(_ data: Data) throws -> JSON {
     var parser = JSONParser(bytes: [UInt8](data))
     let value = try parser.value(depth: 0)
     parser.skipSpace()
@@ -31,14 +31,14 @@ struct JSONParser {
 
   private func fail(_ message: String) -> Error { Error(offset: i, message: message) }
 
-  private mutating func value(depth: Int) throws -> JSONValue {
+  private mutating func value(depth: Int) throws -> JSON {
     guard depth < 512 else { throw fail("nesting too deep") }
     skipSpace()
     guard i < bytes.count else { throw fail("unexpected end") }
     switch bytes[i] {
     case UInt8(ascii: "{"):
       i += 1
-      var pairs: [(key: String, value: JSONValue)] = []
+      var pairs: [(key: String, value: JSON)] = []
       skipSpace()
       if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
         i += 1
@@ -60,7 +60,7 @@ struct JSONParser {
       }
     case UInt8(ascii: "["):
       i += 1
-      var items: [JSONValue] = []
+      var items: [JSON] = []
       skipSpace()
       if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
         i += 1
@@ -88,7 +88,7 @@ struct JSONParser {
     i += w.count
   }
 
-  private mutating func number() throws -> JSONValue {
+  private mutating func number() throws -> JSON {
     let start = i
     var integral = true
     while i < bytes.count {

@@ -118,16 +118,16 @@ struct ManifestNode: Sendable {
   }
 
   /// The node as JSON (mappings keep their order; scalars by their resolved type).
-  var json: JSONValue {
+  var json: JSON {
     switch kind {
     case .null: return .null
     case .mapping(let e): return .object(e.map { ($0.key, $0.value.json) })
     case .sequence(let s): return .array(s.map(\.json))
     case .scalar(let s):
       switch s.kind {
-      case .int: return s.int.map(JSONValue.int) ?? .string(s.text)
-      case .float: return s.double.map(JSONValue.double) ?? .string(s.text)
-      case .bool: return s.bool.map(JSONValue.bool) ?? .string(s.text)
+      case .int: return s.int.map(JSON.int) ?? .string(s.text)
+      case .float: return s.double.map(JSON.double) ?? .string(s.text)
+      case .bool: return s.bool.map(JSON.bool) ?? .string(s.text)
       case .string, .other: return .string(s.text)
       }
     }

@@ -45,6 +45,9 @@ public enum Registry {
     loss == "ldam" ? "normed" : "linear"
   }
 
+  /// Hidden widths of the `mlp` when the manifest gives none: NN's default (`ModelZoo.make`, Models.swift).
+  public static let defaultMLPWidths = [512, 512]
+
   /// β filled in for the `effective-number` sampler when the manifest omits it (Cui et al. 2019's 0.9999).
   public static let defaultSamplerBeta = 0.9999
 

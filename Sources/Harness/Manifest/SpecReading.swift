@@ -27,12 +27,13 @@ extension ManifestReader {
   func modelSpec(_ root: ObjectReader) -> ModelSpec {
     guard let o = root.object("model", required: true, schema: "model") else { return ModelSpec(name: "") }
     let name = o.string("name", required: true, oneOf: Registry.models, what: "model") ?? ""
-    let widths = o.intList("widths", min: 1, nonEmpty: true)
-    if name == "mlp" && widths == nil && o.value("widths") == nil {
-      report(.missingKey, at: o.node, path: join(o.path, "widths"), "the mlp needs its hidden widths", expected: "a list of integers")
-    }
-    if !name.isEmpty && name != "mlp", let node = o.value("widths") {
-      report(.invalidValue, at: node, path: join(o.path, "widths"), "only the mlp takes widths", expected: "no widths for \(name)")
+    // Widths shape the mlp only (NN's `ModelZoo.make` ignores them otherwise), so other models resolve
+    // without them: an overlay switching mlp → resnet32 does not carry stale widths into the spec.
+    var widths = o.intList("widths", min: 1, nonEmpty: true)
+    if name == "mlp" {
+      if widths == nil && o.value("widths") == nil { widths = Registry.defaultMLPWidths }
+    } else {
+      widths = nil
     }
     return ModelSpec(
       name: name, widths: widths,

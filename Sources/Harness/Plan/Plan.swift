@@ -97,7 +97,7 @@ public struct Plan: Sendable {
   }
 
   /// The machine-readable plan (`--emit json`).
-  public func json(resultsDir: String) throws -> JSONValue {
+  public func json(resultsDir: String) throws -> JSON {
     let store = ResultStore(root: resultsDir)
     return .object([
       ("profile", .string(profile)),
@@ -107,8 +107,8 @@ public struct Plan: Sendable {
           ("method", .string(entry.job.methodId)), ("setting", entry.job.setting.json),
           ("setting_label", .string(entry.job.settingLabel)), ("seed", .int(entry.job.seed)),
           ("cached", .bool(entry.cached)), ("result", .string(store.resultPath(entry.job))),
-          ("command", .array(["run-job", entry.job.id, "--profile", profile, "--results", resultsDir].map(JSONValue.string))),
-          ("spec", try JSONValue(encoding: entry.job.spec)),
+          ("command", .array(["run-job", entry.job.id, "--profile", profile, "--results", resultsDir].map(JSON.string))),
+          ("spec", try JSON(encoding: entry.job.spec)),
         ])
       })),
     ])

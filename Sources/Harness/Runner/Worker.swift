@@ -6,7 +6,7 @@ import Methods
 /// its parent runner holds), trains, and writes the result or the failure file.
 public struct Worker: Sendable {
   /// The training entry point: spec, data folder, per-epoch log → output.
-  public typealias Train = @Sendable (JobSpec, String?, (String) -> Void) throws -> JobOutput
+  public typealias Train = @Sendable (JobSpec, String?, @escaping (String) -> Void) throws -> JobOutput
 
   /// How a job ended.
   public enum Outcome: Sendable, Equatable {
@@ -41,7 +41,9 @@ public struct Worker: Sendable {
   }
 
   /// Runs `job`. `lockToken`, when given, is the token of the lock the parent runner holds for it.
-  public func run(_ job: PlannedJob, force: Bool = false, lockToken: String? = nil, log: (String) -> Void) -> Outcome {
+  public func run(_ job: PlannedJob, force: Bool = false, lockToken: String? = nil, log: @escaping (String) -> Void)
+    -> Outcome
+  {
     if !force && store.isDone(job) { return .cached }
     var owned: JobLock?
     if let lockToken, JobLock.adopt(at: store.lockPath(job), token: lockToken) != nil {

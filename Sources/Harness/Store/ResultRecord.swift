@@ -58,7 +58,7 @@ public struct RunEnvironment: Sendable, Hashable {
     #endif
   }
 
-  var json: JSONValue {
+  var json: JSON {
     .object([
       ("hostname", .string(hostname)), ("os", .string(os)), ("swift", .string(swift)), ("blas", .string(blas)),
       ("threads", .int(threads)),
@@ -88,7 +88,7 @@ public struct RunTiming: Sendable, Hashable {
     return RunTiming(seconds: now.timeIntervalSince(started), started: started, finished: now)
   }
 
-  var json: JSONValue {
+  var json: JSON {
     let format = ISO8601DateFormatter()
     return .object([
       ("seconds", .double((seconds * 1000).rounded() / 1000)), ("started", .string(format.string(from: started))),
@@ -115,7 +115,7 @@ public struct FailureReason: Sendable, Hashable {
 /// A result file as read back: the parsed JSON with typed access to the parts tools use.
 public struct ResultRecord: Sendable {
   /// The whole document.
-  public var json: JSONValue
+  public var json: JSON
   /// The file it was read from.
   public var path: String
 
@@ -132,9 +132,9 @@ public struct ResultRecord: Sendable {
   /// The setting label.
   public var settingLabel: String { json["setting_label"]?.stringValue ?? "" }
   /// `metrics` (for a failure: nil).
-  public var metrics: JSONValue? { json["metrics"] }
+  public var metrics: JSON? { json["metrics"] }
   /// `curves`.
-  public var curves: JSONValue? { json["curves"] }
+  public var curves: JSON? { json["curves"] }
   /// `timing.seconds`.
   public var seconds: Double? { json["timing"]?["seconds"]?.doubleValue }
   /// The failure's reason (failure files only).
@@ -145,7 +145,7 @@ public struct ResultRecord: Sendable {
 
   /// Reads a result or failure file; nil if it is absent, not JSON, or not a record of `expectedID`.
   public static func read(path: String, expectedID: String? = nil) -> ResultRecord? {
-    guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue(parsing: data),
+    guard let data = FileManager.default.contents(atPath: path), let json = try? JSON(parsing: data),
       let job = json["job"]?.stringValue, json["spec"]?.objectValue != nil
     else { return nil }
     if let expectedID, job != expectedID { return nil }
@@ -155,10 +155,10 @@ public struct ResultRecord: Sendable {
   /// The result document of a finished job, in the contract's key order.
   static func resultDocument(
     job: PlannedJob, output: JobOutput, environment: RunEnvironment, timing: RunTiming
-  ) throws -> JSONValue {
-    var metrics = try JSONValue(encoding: output).objectValue ?? []
+  ) throws -> JSON {
+    var metrics = try JSON(encoding: output).objectValue ?? []
     metrics.removeAll { $0.key == "curves" }
-    let curves = try JSONValue(encoding: output.curves)
+    let curves = try JSON(encoding: output.curves)
     return .object(
       try header(job) + [
         ("setting", job.setting.json), ("setting_label", .string(job.setting.label)), ("metrics", .object(metrics)),
@@ -167,7 +167,7 @@ public struct ResultRecord: Sendable {
   }
 
   /// The failure document of a failed job.
-  static func failureDocument(job: PlannedJob, reason: FailureReason, timing: RunTiming) throws -> JSONValue {
+  static func failureDocument(job: PlannedJob, reason: FailureReason, timing: RunTiming) throws -> JSON {
     .object(
       try header(job) + [
         ("setting", job.setting.json), ("setting_label", .string(job.setting.label)),
@@ -176,10 +176,10 @@ public struct ResultRecord: Sendable {
       ])
   }
 
-  private static func header(_ job: PlannedJob) throws -> [(key: String, value: JSONValue)] {
+  private static func header(_ job: PlannedJob) throws -> [(key: String, value: JSON)] {
     [
       ("job", .string(job.id)), ("experiment", .string(job.experiment)), ("profile", .string(job.profile)),
-      ("spec", try JSONValue(encoding: job.spec)),
+      ("spec", try JSON(encoding: job.spec)),
     ]
   }
 }

@@ -1,37 +1,44 @@
 import Engine
 
-/// Cross-entropy, as `torch.nn.functional.cross_entropy` with `reduction='mean'`.
+/// Cross-entropy, as `torch.nn.functional.cross_entropy`.
 ///
-/// Unweighted: (1/N) Σ_i −log softmax(z_i)[t_i]. With class weights w: Σ_i w[t_i]·nll_i / Σ_i w[t_i].
+/// ℓ_i = −log softmax(z_i)[t_i]. With the default reduction (PyTorch's `mean`) the loss is
+/// (1/N) Σ_i ℓ_i unweighted and Σ_i w[t_i]·ℓ_i / Σ_i w[t_i] with class weights w, so uniform weights
+/// give the unweighted loss. All-equal logits give log C.
+/// ∂loss/∂z_ij = w[t_i]·(softmax(z_i)_j − [j = t_i]) / Σ_k w[t_k].
 ///
-/// **References:** `nn.CrossEntropyLoss(weight=per_cls_weights)` in kaidic/LDAM-DRW `cifar_train.py`.
-public final class CrossEntropyLoss: ClassificationLoss {
+/// **References:**
+/// - `nn.CrossEntropyLoss(weight=per_cls_weights)` in kaidic/LDAM-DRW `cifar_train.py` (ERM, and
+///   CE-DRW when a re-weighting schedule sets ``classWeights``).
+/// - `reduction: .batchMean` is hitachi-rd-cv/CDB-loss `CIFAR-LT/losses/cdb_loss.py`
+///   (`reduction='none'` then `torch.mean`).
+public final class CrossEntropyLoss: MixedTargetLoss {
   public var classWeights: [Float]?
+  /// How per-example losses are reduced (default: PyTorch's weighted mean).
+  public let reduction: LossReduction
+  private var row = SoftmaxRow()
 
   /// Creates the loss, optionally weighted.
-  public init(classWeights: [Float]? = nil) { self.classWeights = classWeights }
+  public init(classWeights: [Float]? = nil, reduction: LossReduction = .weightedMean) {
+    self.classWeights = classWeights
+    self.reduction = reduction
+  }
 
   public func loss(logits: Tensor, targets: [Int], gradient: Tensor) -> Double {
-    let n = logits.rows, c = logits.rowSize
-    gradient.resize(logits.shape)
-    Kernels.softmaxRows(logits.pointer, gradient.pointer, rows: n, cols: c)
-    var total = 0.0
-    var weightSum = 0.0
-    for i in 0..<n {
-      let t = targets[i]
-      let w = Double(classWeights?[t] ?? 1)
-      total += w * (Kernels.logSumExp(logits.pointer + i * c, cols: c) - Double(logits[i * c + t]))
-      weightSum += w
-    }
-    // ∂/∂z_ij = w_{t_i}·(p_ij − [j = t_i]) / Σ w.
-    let inv = weightSum > 0 ? 1 / weightSum : 0
-    for i in 0..<n {
-      let t = targets[i]
-      let scale = Float(Double(classWeights?[t] ?? 1) * inv)
-      let row = gradient.pointer + i * c
-      row[t] -= 1
-      for j in 0..<c { row[j] *= scale }
-    }
-    return total * inv
+    adjustedCrossEntropy(
+      logits: logits, targets: targets, gradient: gradient, adjustment: LogitAdjustment(),
+      weights: classWeights, reduction: reduction, row: &row)
+  }
+
+  /// The per-example mix λ_i·ℓ(z_i, t_i) + (1 − λ_i)·ℓ(z_i, t2_i), averaged over N.
+  ///
+  /// Prior-LT's `train()` with `loss_type='CE'` reduces each term to a batch mean first (a bug:
+  /// mean(λ)·CE(t) + (1 − mean(λ))·CE(t2)); this follows its per-example Bayias path instead.
+  public func loss(
+    logits: Tensor, targets: [Int], partnerTargets: [Int], lambdas: [Float], gradient: Tensor
+  ) -> Double {
+    mixedAdjustedCrossEntropy(
+      logits: logits, targets: targets, partnerTargets: partnerTargets, lambdas: lambdas,
+      gradient: gradient, adjustment: LogitAdjustment(), weights: classWeights, row: &row)
   }
 }

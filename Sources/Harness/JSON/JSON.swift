@@ -4,22 +4,22 @@ import Foundation
 /// settings and job identities are printed.
 ///
 /// Numbers are `int` when they have an exact integer value (decoding prefers `Int`), else `double`.
-/// ``canonical`` prints them so that equal values print equal text (see ``JSONValue/canonicalNumber(_:)``).
-public enum JSONValue: Hashable, Sendable {
+/// ``canonical`` prints them so that equal values print equal text (see ``JSON/canonicalNumber(_:)``).
+public enum JSON: Hashable, Sendable {
   case null
   case bool(Bool)
   case int(Int)
   case double(Double)
   case string(String)
-  case array([JSONValue])
+  case array([JSON])
   /// An object with its keys in insertion order (``canonical`` sorts them; ``pretty(indent:)`` keeps them).
-  case object([(key: String, value: JSONValue)])
+  case object([(key: String, value: JSON)])
 
-  public static func == (a: JSONValue, b: JSONValue) -> Bool { a.canonical == b.canonical }
+  public static func == (a: JSON, b: JSON) -> Bool { a.canonical == b.canonical }
   public func hash(into hasher: inout Hasher) { hasher.combine(canonical) }
 
   /// The value at `key` of an object (nil for other values or a missing key).
-  public subscript(key: String) -> JSONValue? {
+  public subscript(key: String) -> JSON? {
     guard case .object(let pairs) = self else { return nil }
     return pairs.first { $0.key == key }?.value
   }
@@ -43,12 +43,12 @@ public enum JSONValue: Hashable, Sendable {
     }
   }
   /// The elements, if this is an array.
-  public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+  public var arrayValue: [JSON]? { if case .array(let a) = self { a } else { nil } }
   /// The key–value pairs, if this is an object.
-  public var objectValue: [(key: String, value: JSONValue)]? { if case .object(let o) = self { o } else { nil } }
+  public var objectValue: [(key: String, value: JSON)]? { if case .object(let o) = self { o } else { nil } }
 
   /// The value with every object's keys sorted (recursively).
-  public var sortedKeys: JSONValue {
+  public var sortedKeys: JSON {
     switch self {
     case .array(let a): .array(a.map(\.sortedKeys))
     case .object(let o): .object(o.map { ($0.key, $0.value.sortedKeys) }.sorted { $0.key < $1.key })
@@ -59,7 +59,7 @@ public enum JSONValue: Hashable, Sendable {
 
 // MARK: - Codable bridge
 
-extension JSONValue: Codable {
+extension JSON: Codable {
   private struct Key: CodingKey {
     var stringValue: String
     var intValue: Int? { nil }
@@ -70,13 +70,13 @@ extension JSONValue: Codable {
   /// Decodes any JSON value; objects come out with sorted keys (JSON objects are unordered).
   public init(from decoder: Decoder) throws {
     if let c = try? decoder.container(keyedBy: Key.self) {
-      let pairs = try c.allKeys.map { ($0.stringValue, try c.decode(JSONValue.self, forKey: $0)) }
+      let pairs = try c.allKeys.map { ($0.stringValue, try c.decode(JSON.self, forKey: $0)) }
       self = .object(pairs.sorted { $0.0 < $1.0 })
       return
     }
     if var c = try? decoder.unkeyedContainer() {
-      var items: [JSONValue] = []
-      while !c.isAtEnd { items.append(try c.decode(JSONValue.self)) }
+      var items: [JSON] = []
+      while !c.isAtEnd { items.append(try c.decode(JSON.self)) }
       self = .array(items)
       return
     }
@@ -140,7 +140,7 @@ extension JSONValue: Codable {
 
 // MARK: - Printing
 
-extension JSONValue {
+extension JSON {
   /// Canonical JSON: object keys sorted by their UTF-8 bytes, no whitespace, strings escaped minimally
   /// (`\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00XX`, everything else as UTF-8),
   /// numbers as ``canonicalNumber(_:)`` prints them. Equal values give equal text; it is what job ids hash.
@@ -155,8 +155,8 @@ extension JSONValue {
     case .null: out += "null"
     case .bool(let b): out += b ? "true" : "false"
     case .int(let i): out += String(i)
-    case .double(let d): out += JSONValue.canonicalNumber(d)
-    case .string(let s): JSONValue.writeString(s, into: &out)
+    case .double(let d): out += JSON.canonicalNumber(d)
+    case .string(let s): JSON.writeString(s, into: &out)
     case .array(let a):
       out += "["
       for (i, v) in a.enumerated() {
@@ -168,7 +168,7 @@ extension JSONValue {
       out += "{"
       for (i, pair) in o.sorted(by: { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
         if i > 0 { out += "," }
-        JSONValue.writeString(pair.key, into: &out)
+        JSON.writeString(pair.key, into: &out)
         out += ":"
         pair.value.writeCanonical(into: &out)
       }
@@ -240,7 +240,7 @@ extension JSONValue {
       out += "{\n"
       for (i, pair) in o.enumerated() {
         out += pad
-        JSONValue.writeString(pair.key, into: &out)
+        JSON.writeString(pair.key, into: &out)
         out += ": "
         pair.value.writePretty(into: &out, level: level + 1, indent: indent)
         out += i + 1 < o.count ? ",\n" : "\n"

@@ -1,0 +1,191 @@
+import Engine
+import Foundation
+import Methods
+import NN
+
+/// `replicate bench`: training throughput on fixed workloads, measured the way the peer
+/// (`shared/bench/peer_torch.py`, PyTorch CPU) measures it, so the two can be compared side by side.
+///
+/// Train workloads: forward + backward + SGD(momentum 0.9, weight decay 5e-4) step on batch 128 of
+/// random data, cross-entropy; `certify`: cnn-small inference on 1000 noisy copies of one input.
+/// Each repeat times a fixed number of steps after a warm-up; min/median/max of examples per second.
+public enum Bench {
+  /// The workloads, in the peer's order.
+  public static let workloads = ["mlp", "cnn", "resnet32", "certify"]
+
+  /// One workload's figures.
+  public struct Row: Codable, Sendable {
+    /// Who measured: `replicate`.
+    public var peer = "replicate"
+    /// The engine's numeric version.
+    public var version = BLAS.numericVersion
+    /// The workload name.
+    public var workload: String
+    /// BLAS threads.
+    public var threads: Int
+    /// Examples per second over the repeats.
+    public var examplesPerSecond: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+      case peer, version, workload, threads
+      case examplesPerSecond = "examples_per_second"
+    }
+  }
+
+  /// An unknown workload name.
+  public struct UnknownWorkload: Error, CustomStringConvertible {
+    /// The name given.
+    public var name: String
+    public var description: String {
+      "unknown workload '\(name)' (expected one of: \(Bench.workloads.joined(separator: ", ")), all)"
+    }
+  }
+
+  /// Runs `workload` (`all` for every one) with `threads` BLAS threads.
+  public static func run(workload: String, threads: Int, repeats: Int = 5) throws -> [Row] {
+    let names = workload == "all" ? workloads : [workload]
+    for n in names where !workloads.contains(n) { throw UnknownWorkload(name: n) }
+    BLAS.setThreads(threads)
+    return try names.map { name in
+      let rates: [Double]
+      switch name {
+      case "mlp": rates = try train(model: "mlp", shape: [28, 28, 1], repeats: repeats, steps: 20)
+      case "cnn": rates = try train(model: "cnn-small", shape: [28, 28, 1], repeats: repeats, steps: 4)
+      case "resnet32": rates = try train(model: "resnet32", shape: [32, 32, 3], repeats: repeats, steps: 2)
+      default: rates = try certify(repeats: repeats, steps: 4)
+      }
+      let sorted = rates.sorted()
+      return Row(
+        workload: name, threads: threads,
+        examplesPerSecond: ["min": sorted.first!, "median": sorted[sorted.count / 2], "max": sorted.last!])
+    }
+  }
+
+  /// A fixed line per row, for people.
+  public static func format(_ row: Row) -> String {
+    let e = row.examplesPerSecond
+    return String(
+      format: "%-9@ threads=%d ex/s median %.0f (min %.0f, max %.0f)", row.workload as NSString, row.threads,
+      e["median"]!, e["min"]!, e["max"]!)
+  }
+
+  /// Seconds per training step spent in each top-level layer of `model`'s backbone and its head,
+  /// forward and backward, averaged over `steps` steps (a profile for engine work, not a benchmark).
+  public static func breakdown(model name: String, threads: Int, steps: Int = 5) throws -> [(String, Double, Double)] {
+    BLAS.setThreads(threads)
+    let shape = name == "resnet32" ? [32, 32, 3] : [28, 28, 1]
+    let batch = 128
+    let model = try ModelZoo.make(name, inputShape: shape, classes: 10)
+    model.initialize(.torchDefault, key: RandomKey(seed: 0))
+    let x = Tensor(shape: [batch] + shape)
+    var s = RandomKey(seed: 1).stream()
+    s.fillNormal(x.buffer)
+    let layers = model.features.layers + [model.head]
+    var fwd = [Double](repeating: 0, count: layers.count), bwd = fwd
+    for rep in 0..<(steps + 1) {
+      var h = x
+      var inputs: [Tensor] = []
+      for (i, l) in layers.enumerated() {
+        inputs.append(h)
+        let t = DispatchTime.now().uptimeNanoseconds
+        h = l.forward(h, training: true)
+        if rep > 0 { fwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9 / Double(steps) }
+      }
+      let ce = CrossEntropyLoss()
+      var g = Tensor(shape: [0])
+      _ = ce.loss(logits: h, targets: (0..<batch).map { $0 % 10 }, gradient: g)
+      for (i, l) in layers.enumerated().reversed() {
+        let t = DispatchTime.now().uptimeNanoseconds
+        g = l.backward(g)
+        if rep > 0 { bwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9 / Double(steps) }
+      }
+    }
+    return layers.enumerated().map { ("\($0.offset) \(type(of: $0.element))", fwd[$0.offset], bwd[$0.offset]) }
+  }
+
+  /// Milliseconds per forward and backward pass of one convolution on a random batch (engine work).
+  public static func convProfile(batch: Int, size: Int, cin: Int, cout: Int, stride: Int, threads: Int) -> (Double, Double) {
+    BLAS.setThreads(threads)
+    if let c = ProcessInfo.processInfo.environment["CHUNK"], let v = Int(c) { Conv2d.chunkFloats = v }
+    let conv = Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)
+    conv.initialize(.torchDefault, key: RandomKey(seed: 0))
+    let x = Tensor(shape: [batch, size, size, cin])
+    var s = RandomKey(seed: 1).stream()
+    s.fillNormal(x.buffer)
+    var f = 0.0, b = 0.0
+    let reps = 5
+    for r in 0...reps {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      let y = conv.forward(x, training: true)
+      let t1 = DispatchTime.now().uptimeNanoseconds
+      _ = conv.backward(y)
+      let t2 = DispatchTime.now().uptimeNanoseconds
+      if r > 0 {
+        f += Double(t1 - t0) * 1e-6 / Double(reps)
+        b += Double(t2 - t1) * 1e-6 / Double(reps)
+      }
+    }
+    return (f, b)
+  }
+
+  static func train(model name: String, shape: [Int], repeats: Int, steps: Int) throws -> [Double] {
+    let batch = 128
+    let model = try ModelZoo.make(name, inputShape: shape, classes: 10)
+    let key = RandomKey(seed: 0)
+    model.initialize(.torchDefault, key: key.split("init"))
+    let x = Tensor(shape: [batch] + shape)
+    var s = key.split("data").stream()
+    s.fillNormal(x.buffer)
+    let y = (0..<batch).map { _ in s.nextInt(below: 10) }
+    let loss = CrossEntropyLoss()
+    let grad = Tensor(shape: [0])
+    let opt = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+    let parameters = model.parameters
+    func step() {
+      let logits = model.forward(x, training: true)
+      _ = loss.loss(logits: logits, targets: y, gradient: grad)
+      _ = model.backward(grad)
+      opt.step(parameters)
+    }
+    for _ in 0..<3 { step() }
+    return (0..<repeats).map { _ in
+      let t = DispatchTime.now().uptimeNanoseconds
+      for _ in 0..<steps { step() }
+      return Double(batch * steps) / (Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9)
+    }
+  }
+
+  static func certify(repeats: Int, steps: Int) throws -> [Double] {
+    let n = 1000, shape = [28, 28, 1]
+    let model = try ModelZoo.make("cnn-small", inputShape: shape, classes: 10)
+    let key = RandomKey(seed: 0)
+    model.initialize(.torchDefault, key: key.split("init"))
+    let x0 = Tensor(shape: [1] + shape)
+    var s = key.split("x0").stream()
+    s.fillNormal(x0.buffer)
+    let batch = Tensor(shape: [n] + shape)
+    let d = x0.count
+    var noise = key.split("noise").stream()
+    var counts = [Int](repeating: 0, count: 10)
+    func step() {
+      noise.fillNormal(batch.buffer, mean: 0, std: 0.25)
+      for i in 0..<n {
+        let row = batch.pointer + i * d
+        for j in 0..<d { row[j] += x0[j] }
+      }
+      let logits = model.forward(batch, training: false)
+      for r in 0..<n {
+        let row = logits.pointer + r * 10
+        var best = 0
+        for j in 1..<10 where row[j] > row[best] { best = j }
+        counts[best] += 1
+      }
+    }
+    for _ in 0..<2 { step() }
+    return (0..<repeats).map { _ in
+      let t = DispatchTime.now().uptimeNanoseconds
+      for _ in 0..<steps { step() }
+      return Double(n * steps) / (Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9)
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import Engine
+import NN
+
+/// Examples the trainer can batch: a training or test set after subsampling and noise injection.
+public protocol BatchSource: AnyObject {
+  /// The number of examples.
+  var count: Int { get }
+  /// The label of each example as the loss sees it (noisy where noise was injected).
+  var labels: [Int] { get }
+  /// The number of classes.
+  var classes: Int { get }
+  /// One example's shape, [H, W, C].
+  var exampleShape: [Int] { get }
+  /// Fills `x` ([B, H, W, C], resized by the callee) and `y` with the examples at `positions`
+  /// (indices into this source), augmented with draws from `augment` when it is non-nil.
+  func fill(_ positions: ArraySlice<Int>, into x: Tensor, labels y: inout [Int], augment: inout RandomStream?)
+}
+
+/// What one step computed, passed to hooks.
+public struct StepState {
+  /// The 0-based epoch and the step within it.
+  public var epoch: Int, step: Int
+  /// The batch inputs, labels and logits.
+  public var inputs: Tensor, labels: [Int], logits: Tensor
+  /// The batch loss.
+  public var loss: Double
+}
+
+/// Named points of the training loop a method plugs into (DESIGN.md: the trainer owns the loop).
+/// Every hook has a do-nothing default.
+public protocol TrainingHooks: AnyObject {
+  /// Called at the start of each epoch, after the learning rate is set (DRW switches weights here).
+  func epochStart(_ trainer: Trainer, epoch: Int) throws
+  /// The order in which to visit training examples this epoch (positions into the training source,
+  /// possibly with repeats: re-sampling); nil = a uniform shuffle.
+  func epochOrder(_ trainer: Trainer, epoch: Int, key: RandomKey) -> [Int]?
+  /// Called after each optimiser step.
+  func afterStep(_ trainer: Trainer, _ state: StepState) throws
+  /// Called at the end of each epoch, after evaluation.
+  func epochEnd(_ trainer: Trainer, epoch: Int) throws
+}
+
+extension TrainingHooks {
+  public func epochStart(_ trainer: Trainer, epoch: Int) throws {}
+  public func epochOrder(_ trainer: Trainer, epoch: Int, key: RandomKey) -> [Int]? { nil }
+  public func afterStep(_ trainer: Trainer, _ state: StepState) throws {}
+  public func epochEnd(_ trainer: Trainer, epoch: Int) throws {}
+}
+
+/// Hooks that do nothing: plain ERM.
+public final class NoHooks: TrainingHooks {
+  /// Creates the empty hook set.
+  public init() {}
+}
+
+/// Several hook sets applied in order; the first non-nil `epochOrder` wins.
+public final class HookChain: TrainingHooks {
+  /// The hook sets, in order.
+  public let hooks: [TrainingHooks]
+  /// A chain of hook sets.
+  public init(_ hooks: [TrainingHooks]) { self.hooks = hooks }
+  public func epochStart(_ t: Trainer, epoch: Int) throws { for h in hooks { try h.epochStart(t, epoch: epoch) } }
+  public func epochOrder(_ t: Trainer, epoch: Int, key: RandomKey) -> [Int]? {
+    for h in hooks { if let o = h.epochOrder(t, epoch: epoch, key: key) { return o } }
+    return nil
+  }
+  public func afterStep(_ t: Trainer, _ s: StepState) throws { for h in hooks { try h.afterStep(t, s) } }
+  public func epochEnd(_ t: Trainer, epoch: Int) throws { for h in hooks { try h.epochEnd(t, epoch: epoch) } }
+}
+
+/// The training loop: SGD over mini-batches with a per-epoch learning rate, evaluation on the test
+/// set after every epoch, and the method's hooks.
+///
+/// Random streams (split from the job key): `data-order` (folded by epoch) for shuffling and
+/// re-sampling, `augment` (folded by epoch) for augmentation. Batches are visited in order, the last
+/// one partial (PyTorch's `DataLoader` default, `drop_last=False`).
+public final class Trainer {
+  /// The model being trained.
+  public let model: Classifier
+  /// The loss (hooks may change its class weights).
+  public let loss: ClassificationLoss
+  /// The optimiser.
+  public let optimizer: SGD
+  /// The learning rate per epoch.
+  public let schedule: LearningRateSchedule
+  /// Training and test data.
+  public let train: BatchSource, test: BatchSource
+  /// Epochs and batch size.
+  public let epochs: Int, batchSize: Int
+  /// Whether training batches are augmented.
+  public let augment: Bool
+  /// The method's hooks.
+  public let hooks: TrainingHooks
+  /// The job's key; streams are split from it by purpose.
+  public let key: RandomKey
+  /// Per-epoch curves: `train_loss`, `train_error`, `test_error`, `lr`.
+  public private(set) var curves: [String: [Double]] = [:]
+  /// The test-set logits of the latest evaluation [N_test, C].
+  public let testLogits = Tensor(shape: [0])
+  /// Receives a line per epoch.
+  public var log: (String) -> Void = { _ in }
+
+  private let batchInputs = Tensor(shape: [0]), lossGradient = Tensor(shape: [0])
+  private var batchLabels: [Int] = []
+
+  /// A trainer; nothing runs until ``run()``.
+  public init(
+    model: Classifier, loss: ClassificationLoss, optimizer: SGD, schedule: LearningRateSchedule,
+    train: BatchSource, test: BatchSource, epochs: Int, batchSize: Int, augment: Bool,
+    hooks: TrainingHooks = NoHooks(), key: RandomKey
+  ) {
+    self.model = model
+    self.loss = loss
+    self.optimizer = optimizer
+    self.schedule = schedule
+    self.train = train
+    self.test = test
+    self.epochs = epochs
+    self.batchSize = batchSize
+    self.augment = augment
+    self.hooks = hooks
+    self.key = key
+  }
+
+  /// Trains for all epochs; throws ``JobFailure`` with `.nonFiniteLoss` when the loss diverges.
+  public func run() throws {
+    let parameters = model.parameters
+    for epoch in 0..<epochs {
+      let lr = schedule.rate(epoch: epoch)
+      optimizer.learningRate = Float(lr)
+      try hooks.epochStart(self, epoch: epoch)
+      let order =
+        hooks.epochOrder(self, epoch: epoch, key: key.split("data-order").fold(epoch))
+        ?? {
+          var s = key.split("data-order").fold(epoch).stream()
+          return s.permutation(train.count)
+        }()
+      var augmentStream: RandomStream? = augment ? key.split("augment").fold(epoch).stream() : nil
+      var lossSum = 0.0, seen = 0, wrong = 0, step = 0
+      var start = 0
+      while start < order.count {
+        let end = Swift.min(start + batchSize, order.count)
+        train.fill(order[start..<end], into: batchInputs, labels: &batchLabels, augment: &augmentStream)
+        let logits = model.forward(batchInputs, training: true)
+        let value = loss.loss(logits: logits, targets: batchLabels, gradient: lossGradient)
+        guard value.isFinite else {
+          throw JobFailure(.nonFiniteLoss, "loss is \(value) at epoch \(epoch), step \(step)")
+        }
+        let predictions = Kernels.argmaxRows(logits.pointer, rows: logits.rows, cols: logits.rowSize)
+        for (p, y) in zip(predictions, batchLabels) where p != y { wrong += 1 }
+        _ = model.backward(lossGradient)
+        optimizer.step(parameters)
+        try hooks.afterStep(self, StepState(epoch: epoch, step: step, inputs: batchInputs, labels: batchLabels, logits: logits, loss: value))
+        lossSum += value * Double(end - start)
+        seen += end - start
+        step += 1
+        start = end
+      }
+      let testError = evaluate(test, into: testLogits)
+      curves["train_loss", default: []].append(lossSum / Double(Swift.max(seen, 1)))
+      curves["train_error", default: []].append(100 * Double(wrong) / Double(Swift.max(seen, 1)))
+      curves["test_error", default: []].append(testError)
+      curves["lr", default: []].append(lr)
+      log(
+        "epoch \(epoch + 1)/\(epochs) lr \(formatG(lr)) train_loss \(formatG(lossSum / Double(Swift.max(seen, 1)))) test_error \(formatG(testError))"
+      )
+      try hooks.epochEnd(self, epoch: epoch)
+    }
+  }
+
+  /// Computes the logits of every example of `source` in evaluation mode into `out`; returns the
+  /// top-1 error in percent.
+  @discardableResult
+  public func evaluate(_ source: BatchSource, into out: Tensor) -> Double {
+    let c = model.classes
+    out.resize([source.count, c])
+    var none: RandomStream? = nil
+    var wrong = 0
+    let evalBatch = Swift.max(batchSize, 256)
+    var start = 0
+    let all = Array(0..<source.count)
+    while start < source.count {
+      let end = Swift.min(start + evalBatch, source.count)
+      source.fill(all[start..<end], into: batchInputs, labels: &batchLabels, augment: &none)
+      let logits = model.forward(batchInputs, training: false)
+      (out.pointer + start * c).update(from: logits.pointer, count: (end - start) * c)
+      let predictions = Kernels.argmaxRows(logits.pointer, rows: end - start, cols: c)
+      for (p, y) in zip(predictions, batchLabels) where p != y { wrong += 1 }
+      start = end
+    }
+    return 100 * Double(wrong) / Double(Swift.max(source.count, 1))
+  }
+}
+
+/// A number with up to 4 significant digits, for log lines.
+func formatG(_ x: Double) -> String {
+  if x == 0 || !x.isFinite { return "\(x)" }
+  let digits = Swift.max(0, 3 - Int((log64(Swift.abs(x)) / log64(10)).rounded(.down)))
+  let p = pow64(10, Double(Swift.min(digits, 8)))
+  return "\((x * p).rounded() / p)"
+}

@@ -1,0 +1,96 @@
+import Engine
+
+/// y = max(x, 0).
+public final class ReLU: Layer {
+  public var needsInputGradient = true
+  private let output = Tensor(shape: [0]), dx = Tensor(shape: [0])
+
+  /// A ReLU.
+  public init() {}
+
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    output.resize(x.shape)
+    Kernels.relu(x.pointer, output.pointer, count: x.count)
+    return output
+  }
+
+  public func backward(_ dy: Tensor) -> Tensor {
+    dx.resize(dy.shape)
+    Kernels.reluBackward(output: output.pointer, dy.pointer, dx.pointer, count: dy.count)
+    return dx
+  }
+}
+
+/// Inverted dropout: in training, zero each element with probability `p` and scale the rest by
+/// 1/(1−p); the identity in evaluation. Masks come from `key` folded with a per-layer step counter,
+/// so a run is reproducible.
+public final class Dropout: Layer {
+  /// The drop probability.
+  public let p: Float
+  /// The key masks are drawn from (set by ``initialize(_:key:)``).
+  public var key = RandomKey(seed: 0)
+  public var needsInputGradient = true
+  private var step = 0
+  private let output = Tensor(shape: [0]), mask = Tensor(shape: [0]), dx = Tensor(shape: [0])
+  private var lastTraining = false
+
+  /// A dropout layer with drop probability `p`.
+  public init(_ p: Float) { self.p = p }
+
+  public func initialize(_ scheme: Initialization, key: RandomKey) {
+    self.key = key
+    step = 0
+  }
+
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    lastTraining = training
+    output.resize(x.shape)
+    if !training || p == 0 {
+      output.pointer.update(from: x.pointer, count: x.count)
+      return output
+    }
+    mask.resize(x.shape)
+    var s = key.fold(step).stream()
+    step += 1
+    let keep = 1 / (1 - p)
+    for i in 0..<x.count {
+      let m: Float = s.nextFloat() < p ? 0 : keep
+      mask[i] = m
+      output[i] = x[i] * m
+    }
+    return output
+  }
+
+  public func backward(_ dy: Tensor) -> Tensor {
+    dx.resize(dy.shape)
+    if !lastTraining || p == 0 {
+      dx.pointer.update(from: dy.pointer, count: dy.count)
+    } else {
+      for i in 0..<dy.count { dx[i] = dy[i] * mask[i] }
+    }
+    return dx
+  }
+}
+
+/// [N, …] → [N, ∏…] (NHWC order). Shares nothing: copies so the caller's tensor keeps its shape.
+public final class Flatten: Layer {
+  public var needsInputGradient = true
+  private let output = Tensor(shape: [0]), dx = Tensor(shape: [0])
+  private var inputShape: [Int] = []
+
+  /// A flatten layer.
+  public init() {}
+
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    inputShape = x.shape
+    output.resize([x.rows, x.rowSize])
+    output.pointer.update(from: x.pointer, count: x.count)
+    return output
+  }
+
+  public func backward(_ dy: Tensor) -> Tensor {
+    dx.resize(inputShape)
+    dx.pointer.update(from: dy.pointer, count: dy.count)
+    return dx
+  }
+}

@@ -1,0 +1,127 @@
+import Engine
+
+/// Layers applied in order; backward runs them in reverse.
+public final class Sequential: Layer {
+  /// The layers, first to last.
+  public let layers: [Layer]
+
+  /// A chain of layers.
+  public init(_ layers: [Layer]) { self.layers = layers }
+
+  public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+
+  public var needsInputGradient: Bool {
+    get { layers.first?.needsInputGradient ?? true }
+    set { layers.first?.needsInputGradient = newValue }
+  }
+
+  public func initialize(_ scheme: Initialization, key: RandomKey) {
+    for (i, layer) in layers.enumerated() { layer.initialize(scheme, key: key.fold(i)) }
+  }
+
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    var h = x
+    for layer in layers { h = layer.forward(h, training: training) }
+    return h
+  }
+
+  public func backward(_ dy: Tensor) -> Tensor {
+    var g = dy
+    for layer in layers.reversed() { g = layer.backward(g) }
+    return g
+  }
+}
+
+/// The basic residual block of the CIFAR ResNets (He et al. 2016):
+/// conv3×3(stride)–BN–ReLU–conv3×3–BN, plus the shortcut, then ReLU. Convolutions have no bias.
+///
+/// The shortcut is the identity, or where the stride is 2 or the width changes, "option A":
+/// x[:, ::2, ::2, :] zero-padded by (out − in)/2 channels on each side, with no parameters —
+/// kaidic/LDAM-DRW `models/resnet_cifar.py` `BasicBlock` / `LambdaLayer`.
+public final class BasicBlock: Layer {
+  let conv1: Conv2d, bn1: BatchNorm, relu1 = ReLU(), conv2: Conv2d, bn2: BatchNorm
+  /// Input and output channels and the stride of the first convolution.
+  public let inChannels: Int, outChannels: Int, stride: Int
+  public var needsInputGradient = true
+  private let output = Tensor(shape: [0]), dx = Tensor(shape: [0]), dyMasked = Tensor(shape: [0])
+  private var inputShape: [Int] = []
+
+  /// A block `inChannels → outChannels` whose first convolution has `stride`.
+  public init(_ inChannels: Int, _ outChannels: Int, stride: Int) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.stride = stride
+    conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false)
+    bn1 = BatchNorm(outChannels)
+    conv2 = Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, bias: false)
+    bn2 = BatchNorm(outChannels)
+  }
+
+  private var projects: Bool { stride != 1 || inChannels != outChannels }
+
+  public var parameters: [Parameter] { conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters }
+
+  public func initialize(_ scheme: Initialization, key: RandomKey) {
+    conv1.initialize(scheme, key: key.fold(0))
+    bn1.initialize(scheme, key: key.fold(1))
+    conv2.initialize(scheme, key: key.fold(2))
+    bn2.initialize(scheme, key: key.fold(3))
+  }
+
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    inputShape = x.shape
+    var h = conv1.forward(x, training: training)
+    h = bn1.forward(h, training: training)
+    h = relu1.forward(h, training: training)
+    h = conv2.forward(h, training: training)
+    h = bn2.forward(h, training: training)
+    output.resize(h.shape)
+    let n = h.shape[0], oh = h.shape[1], ow = h.shape[2], c = outChannels
+    if !projects {
+      Kernels.add(h.pointer, x.pointer, output.pointer, count: h.count)
+    } else {
+      let ih = x.shape[1], iw = x.shape[2], ic = inChannels, pad = (c - ic) / 2
+      for b in 0..<n {
+        for y in 0..<oh {
+          for xx in 0..<ow {
+            let o = ((b * oh + y) * ow + xx) * c
+            let src = x.pointer + ((b * ih + y * stride) * iw + xx * stride) * ic
+            for ch in 0..<pad { output[o + ch] = h[o + ch] }
+            for ch in 0..<ic { output[o + pad + ch] = h[o + pad + ch] + src[ch] }
+            for ch in (pad + ic)..<c { output[o + ch] = h[o + ch] }
+          }
+        }
+      }
+    }
+    Kernels.relu(output.pointer, output.pointer, count: output.count)
+    return output
+  }
+
+  public func backward(_ dy: Tensor) -> Tensor {
+    dyMasked.resize(dy.shape)
+    Kernels.reluBackward(output: output.pointer, dy.pointer, dyMasked.pointer, count: dy.count)
+    var g = bn2.backward(dyMasked)
+    g = conv2.backward(g)
+    g = relu1.backward(g)
+    g = bn1.backward(g)
+    g = conv1.backward(g)
+    dx.resize(inputShape)
+    if !projects {
+      Kernels.add(g.pointer, dyMasked.pointer, dx.pointer, count: g.count)
+    } else {
+      dx.pointer.update(from: g.pointer, count: g.count)
+      let n = dy.shape[0], oh = dy.shape[1], ow = dy.shape[2], c = outChannels
+      let ih = inputShape[1], iw = inputShape[2], ic = inChannels, pad = (c - ic) / 2
+      for b in 0..<n {
+        for y in 0..<oh {
+          for xx in 0..<ow {
+            let o = dyMasked.pointer + ((b * oh + y) * ow + xx) * c + pad
+            let d = dx.pointer + ((b * ih + y * stride) * iw + xx * stride) * ic
+            for ch in 0..<ic { d[ch] += o[ch] }
+          }
+        }
+      }
+    }
+    return dx
+  }
+}
