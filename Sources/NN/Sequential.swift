@@ -10,9 +10,16 @@ public final class Sequential: Layer {
 
   public var parameters: [Parameter] { layers.flatMap(\.parameters) }
 
+  /// Setting it to false also spares the layers up to the first one with parameters: nothing below
+  /// them needs a gradient (for an MLP, `Flatten` and the first `Linear` skip their ∂/∂input).
   public var needsInputGradient: Bool {
     get { layers.first?.needsInputGradient ?? true }
-    set { layers.first?.needsInputGradient = newValue }
+    set {
+      for layer in layers {
+        layer.needsInputGradient = newValue
+        if !layer.parameters.isEmpty { break }
+      }
+    }
   }
 
   public func initialize(_ scheme: Initialization, key: RandomKey) {

@@ -40,6 +40,11 @@ struct BenchCommand: ParsableCommand {
       }
       return
     }
+    if workload == "gemm" {
+      let g = Bench.gemmPeak(threads: threads)
+      print(String(format: "sgemm 1024³ threads=%d GFLOP/s median %.1f (min %.1f, max %.1f)", threads, g["median"]!, g["min"]!, g["max"]!))
+      return
+    }
     if let m = breakdown {
       for (name, f, b) in try Bench.breakdown(model: m, threads: threads) {
         print(name, String(format: "fwd %.2f ms  bwd %.2f ms", f * 1000, b * 1000))

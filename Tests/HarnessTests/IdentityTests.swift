@@ -94,19 +94,20 @@ struct IdentityTests {
     #expect(try JobIdentity(engine: "engine-2") { _ in "test-data" }.id(for: spec) != base)
   }
 
-  @Test("the data fingerprint hashes the dataset's files in order; absent data is 'absent'")
+  @Test("the data fingerprint hashes the files the dataset loader reads, in its order; absent data is 'absent'")
   func fingerprint() throws {
     let dir = TempDir()
-    let folder = "\(dir.path)/mnist"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    var expected = SHA256()
-    for (i, name) in (DataFingerprint.fileNames["mnist"] ?? []).enumerated() {
-      let bytes = Data("file \(i)".utf8)
-      try bytes.write(to: URL(fileURLWithPath: "\(folder)/\(name)\(i == 0 ? ".gz" : "")"))
-      expected.update(data: bytes)
+    let names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    for (i, name) in names.enumerated() {
+      try Data("file \(i)".utf8).write(to: URL(fileURLWithPath: "\(dir.path)/\(name)\(i == 0 ? ".gz" : "")"))
     }
+    let listed = try #require(DataFingerprint.files(dataset: "mnist", dataDir: dir.path))
+    #expect(listed.count == 4)
+    var expected = SHA256()
+    for path in listed { expected.update(data: try Data(contentsOf: URL(fileURLWithPath: path))) }
     let hex = expected.finalize().map { String(format: "%02x", $0) }.joined()
     #expect(DataFingerprint.fingerprint(dataset: "mnist", dataDir: dir.path) == hex)
     #expect(DataFingerprint.fingerprint(dataset: "cifar100", dataDir: dir.path + "/none") == "absent")
   }
+
 }

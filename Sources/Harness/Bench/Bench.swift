@@ -128,6 +128,24 @@ public enum Bench {
     return (f, b)
   }
 
+  /// Single-precision GEMM throughput (GFLOP/s) of a square n×n×n `cblas_sgemm`: the peak the `mlp`
+  /// workload is compared with. Min/median/max over `repeats` after one warm-up.
+  public static func gemmPeak(n: Int = 1024, threads: Int, repeats: Int = 5) -> [String: Double] {
+    BLAS.setThreads(threads)
+    let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
+    var s = RandomKey(seed: 0).stream()
+    s.fillNormal(a.buffer)
+    s.fillNormal(b.buffer)
+    func once() -> Double {
+      let t = DispatchTime.now().uptimeNanoseconds
+      BLAS.gemm(m: n, n: n, k: n, a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n)
+      return 2 * Double(n * n * n) / Double(DispatchTime.now().uptimeNanoseconds - t)
+    }
+    _ = once()
+    let r = (0..<repeats).map { _ in once() }.sorted()
+    return ["min": r.first!, "median": r[r.count / 2], "max": r.last!]
+  }
+
   static func train(model name: String, shape: [Int], repeats: Int, steps: Int) throws -> [Double] {
     let batch = 128
     let model = try ModelZoo.make(name, inputShape: shape, classes: 10)

@@ -11,7 +11,7 @@ import Foundation
 ///
 /// Exit statuses (DESIGN.md): 0 success, 1 a check failed (`verify`), 2 bad input (manifest, arguments,
 /// data), 3 a job failed; 130 after an interrupt. Bad input is thrown (``ManifestErrors``,
-/// ``HarnessError``) and mapped to 2 by ``Commands/exitCode(for:)``.
+/// ``HarnessError``); the CLI maps it to 2.
 public enum Commands {
   /// What a command prints and how it exits.
   public struct Output: Sendable {
@@ -26,9 +26,6 @@ public enum Commands {
       self.status = status
     }
   }
-
-  /// The exit status for an error thrown by a command: 2 for bad input (manifests, ids, names, files).
-  public static func exitCode(for error: Error) -> Int32 { 2 }
 
   // MARK: all / run
 

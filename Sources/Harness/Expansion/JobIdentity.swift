@@ -1,4 +1,5 @@
 import Crypto
+import Datasets
 import Engine
 import Foundation
 import Methods
@@ -87,52 +88,18 @@ func sha256Hex(_ data: Data) -> String {
   SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
 }
 
-/// The content fingerprint of a dataset's files: SHA-256 over their bytes in a fixed order, cached per
-/// process (hashing Fashion-MNIST's 30 MB takes a fraction of a second, once).
+/// The content fingerprint of a dataset's files: SHA-256 over the bytes of the files
+/// `Datasets.DatasetCatalog.files(name, dataDir:)` lists (exactly those `load` reads, in its order),
+/// cached per process (hashing Fashion-MNIST's 30 MB takes a fraction of a second, once).
 ///
-/// The files are looked up as `Datasets` reads them: under `dataDir` (itself, or its `<name>`/CIFAR
-/// folder) and then `/usr/share/datasets/<name>` (Debian's packages). A dataset with no files has the
-/// fingerprint `absent`; its jobs fail with bad data when run, and get a new id once the data exists.
-/// TODO: switch to `Datasets.DatasetCatalog.files(name, dataDir)` when that API lands.
+/// A dataset whose files are missing has the fingerprint `absent`: its jobs fail with bad data when
+/// run, and get a new id once the data exists.
 public enum DataFingerprint {
   private static let cache = Mutex<[String: String]>([:])
 
-  /// File names per dataset, in hashing order (each may also exist gzip-compressed, `name.gz`).
-  static let fileNames: [String: [String]] = [
-    "fashion-mnist": [
-      "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-    ],
-    "mnist": [
-      "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-    ],
-    "cifar10": (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"],
-    "cifar100": ["train.bin", "test.bin"],
-  ]
-
-  /// Sub-folders searched under `dataDir` per dataset.
-  static let folders: [String: [String]] = [
-    "fashion-mnist": ["fashion-mnist", ""], "mnist": ["mnist", ""],
-    "cifar10": ["cifar-10-batches-bin", "cifar10", ""], "cifar100": ["cifar-100-binary", "cifar100", ""],
-  ]
-
   /// The data files of `dataset`, in hashing order, or nil if some are missing.
   public static func files(dataset: String, dataDir: String?) -> [String]? {
-    guard let names = fileNames[dataset] else { return nil }
-    var roots: [String] = []
-    if let dataDir {
-      roots += (folders[dataset] ?? [""]).map { $0.isEmpty ? dataDir : (dataDir as NSString).appendingPathComponent($0) }
-    }
-    roots.append("/usr/share/datasets/\(dataset)")
-    let fm = FileManager.default
-    for root in roots {
-      let found = names.compactMap { name -> String? in
-        let plain = (root as NSString).appendingPathComponent(name)
-        if fm.fileExists(atPath: plain) { return plain }
-        return fm.fileExists(atPath: plain + ".gz") ? plain + ".gz" : nil
-      }
-      if found.count == names.count { return found }
-    }
-    return nil
+    try? DatasetCatalog.files(dataset, dataDir: dataDir)
   }
 
   /// The fingerprint of `dataset`'s files (cached per process by dataset and data folder).

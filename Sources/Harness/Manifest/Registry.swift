@@ -1,3 +1,4 @@
+import Datasets
 import Methods
 
 /// Every name a manifest may use, in one place: datasets, models, method hooks, schedules, profiles.
@@ -5,14 +6,12 @@ import Methods
 /// Losses are not listed here: their names and parameters come from ``Methods/LossRegistry`` so a new
 /// loss needs no harness change. When a new hook or model lands in `Methods`/`NN`, add its name here.
 public enum Registry {
-  /// Datasets with a reader in `Datasets`.
-  public static let datasets = ["fashion-mnist", "mnist", "cifar10", "cifar100"]
+  /// Datasets with a reader in `Datasets` (``Datasets/DatasetCatalog/names``).
+  public static let datasets = DatasetCatalog.names
   /// Number of training examples of each dataset before any subsampling (for ETA heuristics).
   public static let trainSize: [String: Int] = [
     "fashion-mnist": 60_000, "mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000,
   ]
-  /// Number of classes of each dataset.
-  public static let classCount: [String: Int] = ["fashion-mnist": 10, "mnist": 10, "cifar10": 10, "cifar100": 100]
   /// Long-tailed subsampling profiles.
   public static let imbalanceProfiles = ["exponential", "step"]
   /// Label-noise kinds.

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// A plan: the jobs of some experiments under a profile, each with whether its result exists, and an
@@ -45,7 +46,7 @@ public struct Plan: Sendable {
   /// `max_train`) × the model's per-example cost.
   public static func heuristicSeconds(_ job: PlannedJob) -> Double {
     let d = job.spec.dataset
-    let classes = Double(Registry.classCount[d.name] ?? 10)
+    let classes = Double((try? DatasetCatalog.classes(d.name)) ?? 10)
     let perClass = Double(Registry.trainSize[d.name] ?? 50_000) / classes
     var examples = perClass * classes
     if let imbalance = d.imbalance, classes > 1 {

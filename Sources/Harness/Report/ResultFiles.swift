@@ -1,0 +1,189 @@
+import Foundation
+
+/// Reports and diffs over the result files of a profile (`replicate report`); see ``Report/render(profile:resultsDir:experimentsDir:templatesDir:)``.
+public enum Report {}
+
+extension Report {
+  /// One successful job, read from `results/<profile>/<experiment>/<job-id>.json`. Only `spec`,
+  /// `setting`, `metrics` and `curves` are read; `environment` and `timing` never enter a report.
+  public struct Run: Sendable {
+    /// The job id (file name without `.json` when the file has no `job` key).
+    public var job: String
+    /// The resolved spec as written.
+    public var spec: OrderedJSON
+    /// The grid axes' key paths and values, in the order written.
+    public var setting: OrderedJSON
+    /// The short label of the setting (`exponential ρ=100`).
+    public var settingLabel: String
+    /// `spec.method.id` (or `spec.method` when it is a string).
+    public var method: String
+    /// `spec.seed`.
+    public var seed: Int
+    /// `metrics.overall`; `null` and missing numbers are NaN.
+    public var overall: [String: Double]
+    /// `metrics.per_class`.
+    public var perClass: [String: [Double]]
+    /// `metrics.reliability`.
+    public var reliability: [String: [Double]]
+    /// `metrics.data`, values printed as strings.
+    public var data: [String: String]
+    /// Top-level `curves`.
+    public var curves: [String: [Double]]
+
+    /// The value at a key path of the spec, falling back to the `setting` object.
+    public func value(at keyPath: String) -> OrderedJSON? {
+      spec.value(atPath: keyPath) ?? setting[keyPath]
+    }
+
+    /// A canonical key of the setting, equal for jobs in the same table column.
+    public var settingKey: String { setting.serialized() }
+
+    /// A collapsed model: it predicts a single class on the test set (`predicted_classes` = 1) although
+    /// there are several. Its metrics are real and enter means, but reports flag it.
+    public var collapsed: Bool {
+      overall["predicted_classes"] == 1 && (perClass["accuracy"]?.count ?? 2) > 1
+    }
+  }
+
+  /// A job that did not give usable metrics: a `*.failed.json` file, an unreadable result file, or a
+  /// result whose metrics are not finite (a collapsed run). Failures are listed and never averaged.
+  public struct FailedRun: Sendable {
+    /// The job id.
+    public var job: String
+    /// The method id, or `?` when unknown.
+    public var method: String
+    /// The seed, or nil when unknown.
+    public var seed: Int?
+    /// The setting object (empty object when unknown).
+    public var setting: OrderedJSON
+    /// The setting's label.
+    public var settingLabel: String
+    /// The failure code (`non-finite-loss`, `bad-data`, `unreadable`, `non-finite-metric`, …).
+    public var code: String
+    /// What happened.
+    public var message: String
+
+    /// A canonical key of the setting.
+    public var settingKey: String { setting.serialized() }
+  }
+
+  /// All result and failure files of one experiment under one profile, in file-name order.
+  public struct ExperimentResults: Sendable {
+    /// The experiment's name (its folder).
+    public var experiment: String
+    /// Successful jobs.
+    public var runs: [Run]
+    /// Failed, unreadable or collapsed jobs.
+    public var failures: [FailedRun]
+
+    /// Reads `<resultsDir>/<profile>/<experiment>/*.json`; a missing folder gives no runs.
+    public static func load(experiment: String, profile: String, resultsDir: String) -> ExperimentResults {
+      let folder = (resultsDir as NSString).appendingPathComponent("\(profile)/\(experiment)")
+      let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+        .filter { $0.hasSuffix(".json") }.sorted()
+      var runs: [Run] = []
+      var failures: [FailedRun] = []
+      for name in names {
+        let path = (folder as NSString).appendingPathComponent(name)
+        let isFailure = name.hasSuffix(".failed.json")
+        let stem = String(name.dropLast(isFailure ? ".failed.json".count : ".json".count))
+        guard let data = FileManager.default.contents(atPath: path),
+          let json = try? OrderedJSON.parse(String(decoding: data, as: UTF8.self))
+        else {
+          failures.append(
+            FailedRun(
+              job: stem, method: "?", seed: nil, setting: .object([]), settingLabel: "?", code: "unreadable",
+              message: "\(name) is not valid JSON"))
+          continue
+        }
+        if isFailure {
+          failures.append(failedRun(json, stem: stem))
+        } else {
+          let run = Self.run(json, stem: stem)
+          if let bad = run.overall.keys.sorted().first(where: { !(run.overall[$0]!.isFinite) }) {
+            var f = failedRun(json, stem: stem)
+            f.code = "non-finite-metric"
+            f.message = "metric \(bad) is not a finite number"
+            failures.append(f)
+          } else {
+            runs.append(run)
+          }
+        }
+      }
+      return ExperimentResults(experiment: experiment, runs: runs, failures: failures)
+    }
+
+    static func methodID(_ spec: OrderedJSON) -> String {
+      if let s = spec["method"]?.string { return s }
+      return spec["method"]?["id"]?.string ?? "?"
+    }
+
+    static func settingOf(_ json: OrderedJSON) -> (OrderedJSON, String) {
+      let setting = json["setting"].flatMap { $0.members != nil ? $0 : nil } ?? .object([])
+      let label =
+        json["setting_label"]?.string
+        ?? (setting.members ?? []).map { "\(lastComponent($0.0))=\($0.1.label)" }.joined(separator: " ")
+      return (setting, label.isEmpty ? "all" : label)
+    }
+
+    static func run(_ json: OrderedJSON, stem: String) -> Run {
+      let spec = json["spec"] ?? .object([])
+      let (setting, label) = settingOf(json)
+      let metrics = json["metrics"] ?? .object([])
+      var overall: [String: Double] = [:]
+      for (k, v) in metrics["overall"]?.members ?? [] { overall[k] = v.double ?? .nan }
+      return Run(
+        job: json["job"]?.string ?? stem, spec: spec, setting: setting, settingLabel: label,
+        method: methodID(spec), seed: Int(spec["seed"]?.double ?? 0), overall: overall,
+        perClass: vectors(metrics["per_class"]), reliability: vectors(metrics["reliability"]),
+        data: strings(metrics["data"]), curves: vectors(json["curves"]))
+    }
+
+    static func failedRun(_ json: OrderedJSON, stem: String) -> FailedRun {
+      let spec = json["spec"] ?? .object([])
+      let (setting, label) = settingOf(json)
+      let reason = json["reason"]
+      return FailedRun(
+        job: json["job"]?.string ?? stem, method: methodID(spec), seed: spec["seed"]?.double.map { Int($0) },
+        setting: setting, settingLabel: label, code: reason?["code"]?.string ?? "failed",
+        message: reason?["message"]?.string ?? "")
+    }
+
+    static func vectors(_ json: OrderedJSON?) -> [String: [Double]] {
+      var out: [String: [Double]] = [:]
+      for (k, v) in json?.members ?? [] { if let d = v.doubles { out[k] = d } }
+      return out
+    }
+
+    static func strings(_ json: OrderedJSON?) -> [String: String] {
+      var out: [String: String] = [:]
+      for (k, v) in json?.members ?? [] { out[k] = v.label }
+      return out
+    }
+  }
+}
+
+/// The last component of a dotted key path: `dataset.imbalance.ratio` → `ratio`.
+func lastComponent(_ keyPath: String) -> String {
+  String(keyPath.split(separator: ".").last ?? Substring(keyPath))
+}
+
+/// Mean and sample standard deviation (n − 1 in the denominator; 0 when n = 1) of the finite values.
+public struct SeedStatistics: Sendable, Equatable {
+  /// The mean.
+  public var mean: Double
+  /// The sample standard deviation.
+  public var std: Double
+  /// How many finite values entered.
+  public var n: Int
+
+  /// The statistics of `values`' finite members; nil when there are none.
+  public init?(_ values: [Double]) {
+    let finite = values.filter(\.isFinite)
+    guard !finite.isEmpty else { return nil }
+    n = finite.count
+    mean = finite.reduce(0, +) / Double(n)
+    let m = mean
+    std = n > 1 ? (finite.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(n - 1)).squareRoot() : 0
+  }
+}
