@@ -9,7 +9,8 @@ struct ProfileOption: ParsableArguments {
 
   func validate() throws {
     guard Registry.profiles.contains(profile) else {
-      throw ValidationError("unknown profile '\(profile)' (expected one of: \(Registry.profiles.joined(separator: ", ")))")
+      throw ValidationError(
+        "unknown profile '\(profile)' (expected one of: \(Registry.profiles.joined(separator: ", ")))")
     }
   }
 }

@@ -39,7 +39,8 @@ struct CLITests {
     let ok = try replicate(["validate"])
     #expect(ok.status == 0 && ok.stdout.contains("ok: 1 manifest"))
     let bad = try dir.writeManifest(
-      manifest(replacingLine: 9, with: "  name: vgg16").replacingOccurrences(of: "seeds: [0, 1, 2]", with: "seeds: [0, x]"))
+      manifest(replacingLine: 9, with: "  name: vgg16").replacingOccurrences(
+        of: "seeds: [0, 1, 2]", with: "seeds: [0, x]"))
     let r = try replicate(["validate"])
     #expect(r.status == 2)
     #expect(r.stderr.contains("\(bad):9: model.name: unknown model 'vgg16'"))

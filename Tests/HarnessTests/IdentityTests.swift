@@ -97,7 +97,9 @@ struct IdentityTests {
   @Test("the data fingerprint hashes the files the dataset loader reads, in its order; absent data is 'absent'")
   func fingerprint() throws {
     let dir = TempDir()
-    let names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    let names = [
+      "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+    ]
     for (i, name) in names.enumerated() {
       try Data("file \(i)".utf8).write(to: URL(fileURLWithPath: "\(dir.path)/\(name)\(i == 0 ? ".gz" : "")"))
     }

@@ -26,7 +26,8 @@ struct ManifestExpansionTests {
     #expect(jobs.count == 2 * 2 * 2 * 3)
     let labels = jobs.map(\.settingLabel).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
     #expect(labels == ["exponential ρ=100", "exponential ρ=10", "step ρ=100", "step ρ=10"])
-    #expect(jobs[0].setting.json.canonical == #"{"dataset.imbalance.profile":"exponential","dataset.imbalance.ratio":100}"#)
+    #expect(
+      jobs[0].setting.json.canonical == #"{"dataset.imbalance.profile":"exponential","dataset.imbalance.ratio":100}"#)
     #expect(jobs[0].setting.axes.map(\.key) == ["dataset.imbalance.profile", "dataset.imbalance.ratio"])
   }
 
@@ -96,7 +97,8 @@ struct ManifestExpansionTests {
   @Test("every optional value is filled, so the resolved spec is complete")
   func defaults() throws {
     let spec = try plannedJobs()[0].spec
-    #expect(spec.train.optimizer == OptimizerSpec(name: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 2e-4, nesterov: false))
+    #expect(
+      spec.train.optimizer == OptimizerSpec(name: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 2e-4, nesterov: false))
     #expect(spec.train.schedule == ScheduleSpec(name: "step", warmupEpochs: 0, milestones: [2], gamma: 0.1))
     #expect(spec.model == ModelSpec(name: "cnn-small", widths: nil, initialization: "torch-default"))
     #expect(spec.dataset.augment == "none" && spec.dataset.seed == 0)
@@ -104,7 +106,9 @@ struct ManifestExpansionTests {
     #expect(spec.method.loss == LossSpec(name: "ce", params: [:]))
     #expect(spec.experiment == "demo")
     let sampler = manifest(replacingLine: 24, with: "    sampler: {name: effective-number}")
-    #expect(try plannedJobs(sampler)[3].spec.method.sampler == SamplerSpec(name: "effective-number", startEpoch: 0, beta: 0.9999))
+    #expect(
+      try plannedJobs(sampler)[3].spec.method.sampler
+        == SamplerSpec(name: "effective-number", startEpoch: 0, beta: 0.9999))
     let mlp = manifest(replacingLine: 9, with: "  name: mlp")
     #expect(try plannedJobs(mlp)[0].spec.model.widths == Registry.defaultMLPWidths)
     // Widths do not shape other models, so they do not enter their specs.
@@ -127,7 +131,8 @@ struct ManifestExpansionTests {
     let spec = JobSpec(
       experiment: "x",
       dataset: DatasetSpec(
-        name: "mnist", imbalance: ImbalanceSpec(profile: "step", ratio: 10), noise: NoiseSpec(kind: "symmetric", rate: 0.1),
+        name: "mnist", imbalance: ImbalanceSpec(profile: "step", ratio: 10),
+        noise: NoiseSpec(kind: "symmetric", rate: 0.1),
         maxTrain: 1, maxTest: 1, validationPerClass: 1, augment: "none", seed: 0),
       model: ModelSpec(name: "mlp", widths: [1]),
       train: TrainSpec(epochs: 1, batchSize: 1, optimizer: OptimizerSpec(lr: 1), schedule: ScheduleSpec(name: "step")),

@@ -19,8 +19,10 @@ struct PlanTests {
   @Test("the sbatch script has one array task per uncached job and runs run-job on the shared folder")
   func slurmScript() throws {
     let dir = TempDir()
-    let yaml = baseManifest.replacingOccurrences(
-      of: "    seeds: [0]", with: "    seeds: [0]\n    slurm: {time: \"00:30:00\"}") + "slurm: {cpus_per_task: 2, time: \"08:00:00\", mem: 8G}\n"
+    let yaml =
+      baseManifest.replacingOccurrences(
+        of: "    seeds: [0]", with: "    seeds: [0]\n    slurm: {time: \"00:30:00\"}")
+      + "slurm: {cpus_per_task: 2, time: \"08:00:00\", mem: 8G}\n"
     try dir.writeManifest(yaml)
     let workspace = dir.workspace
     let jobs = try workspace.jobs(profile: "smoke")
@@ -43,7 +45,8 @@ struct PlanTests {
     #expect(listed == jobs.dropFirst().map(\.id))
     #expect(
       lines.last
-        == "exec /opt/bin/replicate run-job \"${JOBS[$SLURM_ARRAY_TASK_ID]}\" --profile smoke --results \(dir.path)/results --experiments \(dir.path)/experiments")
+        == "exec /opt/bin/replicate run-job \"${JOBS[$SLURM_ARRAY_TASK_ID]}\" --profile smoke --results \(dir.path)/results --experiments \(dir.path)/experiments"
+    )
     #expect(!lines.contains { $0.contains("--array") && $0.contains(jobs[0].id) })
   }
 
@@ -108,7 +111,10 @@ struct PlanTests {
     #expect(listed.first?["id"]?.stringValue == jobs[0].id)
     #expect(listed.first?["setting"]?.canonical == #"{"dataset.imbalance.ratio":100}"#)
     #expect(listed.first?["cached"] == .bool(false))
-    #expect(listed.first?["command"]?.arrayValue?.compactMap(\.stringValue) == ["run-job", jobs[0].id, "--profile", "default", "--results", "R"])
+    #expect(
+      listed.first?["command"]?.arrayValue?.compactMap(\.stringValue) == [
+        "run-job", jobs[0].id, "--profile", "default", "--results", "R",
+      ])
     #expect(try listed.first?["spec"]?.decode(JobSpec.self) == jobs[0].spec)
   }
 
@@ -118,7 +124,10 @@ struct PlanTests {
   func slurmIntegration() throws {
     let dir = TempDir()
     try dir.writeManifest(baseManifest)
-    let result = try CLIRunner.run(["plan", "--profile", "smoke", "--emit", "slurm", "--experiments", "\(dir.path)/experiments", "--results", "\(dir.path)/results"])
+    let result = try CLIRunner.run([
+      "plan", "--profile", "smoke", "--emit", "slurm", "--experiments", "\(dir.path)/experiments", "--results",
+      "\(dir.path)/results",
+    ])
     #expect(result.status == 0)
     let script = "\(dir.path)/smoke.sbatch"
     try result.stdout.write(toFile: script, atomically: true, encoding: .utf8)
@@ -134,4 +143,3 @@ struct PlanTests {
     #expect(jobs.allSatisfy { store.isDone($0) || store.failure(for: $0) != nil })
   }
 }
-

@@ -49,8 +49,12 @@ struct StagedWorker {
 
   var executor: ProcessExecutor { ProcessExecutor(executable: "/bin/sh", leadingArguments: ["-c", script, "sh"]) }
 
-  func mark(_ job: PlannedJob, _ flag: String) { FileManager.default.createFile(atPath: "\(stage)/\(job.id).\(flag)", contents: nil) }
-  func unmark(_ job: PlannedJob, _ flag: String) { try? FileManager.default.removeItem(atPath: "\(stage)/\(job.id).\(flag)") }
+  func mark(_ job: PlannedJob, _ flag: String) {
+    FileManager.default.createFile(atPath: "\(stage)/\(job.id).\(flag)", contents: nil)
+  }
+  func unmark(_ job: PlannedJob, _ flag: String) {
+    try? FileManager.default.removeItem(atPath: "\(stage)/\(job.id).\(flag)")
+  }
 
   /// Waits until the job's worker has written its pid, and returns it.
   func pid(of job: PlannedJob, timeout: Double = 10) async throws -> Int32 {

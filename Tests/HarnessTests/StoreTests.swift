@@ -7,7 +7,8 @@ import Testing
 @Suite("Result store")
 struct StoreTests {
   let environment = RunEnvironment(hostname: "h", os: "o", swift: "6", blas: "b", threads: 1)
-  let timing = RunTiming(seconds: 1.5, started: Date(timeIntervalSince1970: 0), finished: Date(timeIntervalSince1970: 1.5))
+  let timing = RunTiming(
+    seconds: 1.5, started: Date(timeIntervalSince1970: 0), finished: Date(timeIntervalSince1970: 1.5))
 
   @Test("paths follow results/<profile>/<experiment>/<id>.json, .failed.json, logs/<id>.log")
   func paths() throws {
@@ -27,9 +28,16 @@ struct StoreTests {
     let record = try #require(store.result(for: job))
     let text = try String(contentsOfFile: store.resultPath(job), encoding: .utf8)
     let keys = (try JSON(parsing: Data(text.utf8)).objectValue ?? []).map(\.key)
-    #expect(Set(keys) == ["job", "experiment", "profile", "spec", "setting", "setting_label", "metrics", "curves", "environment", "timing"])
-    let order = ["\"job\"", "\"experiment\"", "\"profile\"", "\"spec\"", "\"setting\"", "\"setting_label\"", "\"metrics\"", "\"curves\"", "\"environment\"", "\"timing\""]
-      .map { text.range(of: "\n  \($0):")?.lowerBound }
+    #expect(
+      Set(keys) == [
+        "job", "experiment", "profile", "spec", "setting", "setting_label", "metrics", "curves", "environment",
+        "timing",
+      ])
+    let order = [
+      "\"job\"", "\"experiment\"", "\"profile\"", "\"spec\"", "\"setting\"", "\"setting_label\"", "\"metrics\"",
+      "\"curves\"", "\"environment\"", "\"timing\"",
+    ]
+    .map { text.range(of: "\n  \($0):")?.lowerBound }
     let found = order.compactMap { $0 }
     #expect(found.count == order.count && found == found.sorted())
     #expect(record.metrics?["overall"]?["top1_error"]?.doubleValue == 0.1)
@@ -95,7 +103,9 @@ struct StoreTests {
     var big = fakeOutput(job.spec)
     big.curves["train_loss"] = (0..<5_000).map { Double($0) * 0.001 }
     try store.writeResult(job, output: big, environment: environment, timing: timing)
-    let env = environment, time = timing, start = big
+    let env = environment
+    let time = timing
+    let start = big
     await withTaskGroup(of: Int.self) { group in
       for w in 0..<3 {
         group.addTask {
@@ -130,7 +140,8 @@ struct StoreTests {
     let dir = TempDir()
     let job = try plannedJobs()[0]
     let store = ResultStore(root: dir.path)
-    try store.writeFailure(job, reason: FailureReason(code: "non-finite-loss", message: "loss is NaN at epoch 2"), timing: timing)
+    try store.writeFailure(
+      job, reason: FailureReason(code: "non-finite-loss", message: "loss is NaN at epoch 2"), timing: timing)
     let failure = try #require(store.failure(for: job))
     #expect(failure.reason == FailureReason(code: "non-finite-loss", message: "loss is NaN at epoch 2"))
     let keys = Set((failure.json.objectValue ?? []).map(\.key))

@@ -178,7 +178,8 @@ public enum Commands {
       }
       if let perClass = record.metrics?["per_class"]?.objectValue {
         for (key, value) in perClass {
-          lines.append("per class   \(key): \(value.arrayValue?.map(\.canonical).joined(separator: " ") ?? value.canonical)")
+          lines.append(
+            "per class   \(key): \(value.arrayValue?.map(\.canonical).joined(separator: " ") ?? value.canonical)")
         }
       }
       if let curves = record.curves?.objectValue {
@@ -203,7 +204,8 @@ public enum Commands {
       let manifests = try ManifestLoader.loadFiles(paths)
       var jobs = 0
       for m in manifests { for p in Registry.profiles { jobs += m.jobs(profile: p).count } }
-      return Output("ok: \(manifests.count) manifest\(manifests.count == 1 ? "" : "s"), \(jobs) jobs over all profiles\n")
+      return Output(
+        "ok: \(manifests.count) manifest\(manifests.count == 1 ? "" : "s"), \(jobs) jobs over all profiles\n")
     } catch let errors as ManifestErrors {
       let n = errors.errors.count
       return Output(errors.description + "\n\(n) problem\(n == 1 ? "" : "s") found\n", status: 2)

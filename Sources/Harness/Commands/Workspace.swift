@@ -95,7 +95,8 @@ public struct Workspace: Sendable {
     var unique: [PlannedJob] = []
     for job in matches where !unique.contains(where: { $0.id == job.id }) { unique.append(job) }
     guard !id.isEmpty, let first = unique.first else {
-      throw HarnessError(.unknownJob, "no job of profile '\(profile)' has id '\(id)' (see `replicate plan --profile \(profile)`)")
+      throw HarnessError(
+        .unknownJob, "no job of profile '\(profile)' has id '\(id)' (see `replicate plan --profile \(profile)`)")
     }
     guard unique.count == 1 else {
       throw HarnessError(.ambiguousJob, "id prefix '\(id)' matches \(unique.count) jobs (expected a longer prefix)")

@@ -13,7 +13,8 @@ enum Overlay {
     let prefix = "profiles.\(profile)"
     if overlay.isNull { return base }
     guard let overlayEntries = overlay.entries, var entries = base.entries else {
-      reader.report(.wrongType, at: overlay, path: prefix, "\(overlay.typeName) is not a mapping", expected: "an overlay mapping")
+      reader.report(
+        .wrongType, at: overlay, path: prefix, "\(overlay.typeName) is not a mapping", expected: "an overlay mapping")
       return base
     }
     for entry in overlayEntries {
@@ -129,7 +130,8 @@ enum Overlay {
         reader.report(
           .overlayUnknownKey, at: partial.node, path: partial.path,
           "profile '\(profile)' overlays method '\(partial.id)', which the base manifest does not have",
-          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))", line: partial.keyLine)
+          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))",
+          line: partial.keyLine)
         continue
       }
       items[i] = mergeObject(

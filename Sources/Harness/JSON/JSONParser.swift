@@ -54,8 +54,14 @@ struct JSONParser {
         pairs.append((key, try value(depth: depth + 1)))
         skipSpace()
         guard i < bytes.count else { throw fail("unexpected end") }
-        if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-        if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
+        if bytes[i] == UInt8(ascii: ",") {
+          i += 1
+          continue
+        }
+        if bytes[i] == UInt8(ascii: "}") {
+          i += 1
+          return .object(pairs)
+        }
         throw fail("expected ',' or '}'")
       }
     case UInt8(ascii: "["):
@@ -70,14 +76,26 @@ struct JSONParser {
         items.append(try value(depth: depth + 1))
         skipSpace()
         guard i < bytes.count else { throw fail("unexpected end") }
-        if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-        if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        if bytes[i] == UInt8(ascii: ",") {
+          i += 1
+          continue
+        }
+        if bytes[i] == UInt8(ascii: "]") {
+          i += 1
+          return .array(items)
+        }
         throw fail("expected ',' or ']'")
       }
     case UInt8(ascii: "\""): return .string(try string())
-    case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-    case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-    case UInt8(ascii: "n"): try literal("null"); return .null
+    case UInt8(ascii: "t"):
+      try literal("true")
+      return .bool(true)
+    case UInt8(ascii: "f"):
+      try literal("false")
+      return .bool(false)
+    case UInt8(ascii: "n"):
+      try literal("null")
+      return .null
     default: return try number()
     }
   }

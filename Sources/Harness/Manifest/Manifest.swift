@@ -73,7 +73,8 @@ public enum ManifestLoader {
   public static func load(file: String) throws -> Manifest {
     guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
       throw ManifestErrors([
-        ManifestError(.unreadable, file: file, line: 1, keyPath: "", "cannot read the file", expected: "a UTF-8 YAML file")
+        ManifestError(
+          .unreadable, file: file, line: 1, keyPath: "", "cannot read the file", expected: "a UTF-8 YAML file")
       ])
     }
     let folder = ((file as NSString).deletingLastPathComponent as NSString).lastPathComponent
@@ -168,7 +169,8 @@ public enum ManifestLoader {
   private static func readMetrics(_ top: ObjectReader, reader: ManifestReader) -> [String] {
     guard let node = top.value("metrics", required: true, expected: "a list of metric names") else { return [] }
     guard let items = node.items else {
-      reader.report(.wrongType, at: node, path: "metrics", "\(node.typeName) is not a list", expected: "a list of metric names")
+      reader.report(
+        .wrongType, at: node, path: "metrics", "\(node.typeName) is not a list", expected: "a list of metric names")
       return []
     }
     if items.isEmpty {
@@ -178,7 +180,8 @@ public enum ManifestLoader {
     for (i, item) in items.enumerated() {
       guard let m = reader.string(item, path: "metrics[\(i)]", what: "metric") else { continue }
       if metrics.contains(m) {
-        reader.report(.duplicate, at: item, path: "metrics[\(i)]", "metric '\(m)' is listed twice", expected: "distinct metrics")
+        reader.report(
+          .duplicate, at: item, path: "metrics[\(i)]", "metric '\(m)' is listed twice", expected: "distinct metrics")
       } else {
         metrics.append(m)
       }

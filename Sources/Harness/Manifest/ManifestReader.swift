@@ -42,7 +42,9 @@ final class ManifestReader {
   func string(_ node: ManifestNode, path: String, oneOf names: [String]? = nil, what: String = "name") -> String? {
     guard let s = scalar(node, path: path, expected: names.map(oneOfText) ?? "a string") else { return nil }
     guard s.kind == .string || s.kind == .other else {
-      report(.wrongType, at: node, path: path, "\(node.typeName) is not a string", expected: names.map(oneOfText) ?? "a string")
+      report(
+        .wrongType, at: node, path: path, "\(node.typeName) is not a string",
+        expected: names.map(oneOfText) ?? "a string")
       return nil
     }
     if let names, !names.contains(s.text) {
@@ -150,7 +152,8 @@ struct ObjectReader {
     if let v = node[key], !v.isNull { return v }
     if required {
       reader.report(
-        .missingKey, at: node, path: join(path, key), "missing required key '\(key)'", expected: expected, line: keyLine)
+        .missingKey, at: node, path: join(path, key), "missing required key '\(key)'", expected: expected, line: keyLine
+      )
     }
     return nil
   }

@@ -8,7 +8,8 @@ extension ManifestReader {
     let name = o.string("name", required: true, oneOf: Registry.datasets, what: "dataset") ?? ""
     let imbalance = o.object("imbalance", schema: "dataset.imbalance").map { i in
       ImbalanceSpec(
-        profile: i.string("profile", required: true, oneOf: Registry.imbalanceProfiles, what: "imbalance profile") ?? "",
+        profile: i.string("profile", required: true, oneOf: Registry.imbalanceProfiles, what: "imbalance profile")
+          ?? "",
         ratio: i.double("ratio", required: true, valid: { $0 >= 1 }, rangeText: "≥ 1") ?? 1)
     }
     let noise = o.object("noise", schema: "dataset.noise").map { n in
@@ -58,7 +59,9 @@ extension ManifestReader {
     var schedule = placeholder.schedule
     if let s = o.object("schedule", required: true, schema: "train.schedule") {
       let milestones = s.intList("milestones", min: 0) ?? []
-      if milestones != milestones.sorted() || Set(milestones).count != milestones.count, let node = s.value("milestones") {
+      if milestones != milestones.sorted() || Set(milestones).count != milestones.count,
+        let node = s.value("milestones")
+      {
         report(
           .invalidValue, at: node, path: join(s.path, "milestones"), "milestones \(milestones) are not increasing",
           expected: "strictly increasing epochs")
@@ -122,7 +125,7 @@ extension ManifestReader {
   private func lossSpec(_ method: ObjectReader) -> LossSpec {
     let path = join(method.path, "loss")
     let losses = Registry.losses
-    guard let node = method.value("loss", required: true, expected: reader_oneOf(losses)) else {
+    guard let node = method.value("loss", required: true, expected: lossExpectation(losses)) else {
       return LossSpec(name: "")
     }
     var name: String?
@@ -148,7 +151,9 @@ extension ManifestReader {
     return (try? LossRegistry.resolve(LossSpec(name: name, params: params))) ?? LossSpec(name: name, params: params)
   }
 
-  private func reader_oneOf(_ names: [String]) -> String { "a loss name (\(oneOfText(names))) or a mapping with 'name'" }
+  private func lossExpectation(_ names: [String]) -> String {
+    "a loss name (\(oneOfText(names))) or a mapping with 'name'"
+  }
 
   /// The `seeds` list: integers, at least one, no repeats.
   func seeds(_ root: ObjectReader) -> [Int] {

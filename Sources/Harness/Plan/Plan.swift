@@ -102,16 +102,23 @@ public struct Plan: Sendable {
     let store = ResultStore(root: resultsDir)
     return .object([
       ("profile", .string(profile)),
-      ("jobs", .array(try entries.map { entry in
-        .object([
-          ("id", .string(entry.job.id)), ("experiment", .string(entry.job.experiment)),
-          ("method", .string(entry.job.methodId)), ("setting", entry.job.setting.json),
-          ("setting_label", .string(entry.job.settingLabel)), ("seed", .int(entry.job.seed)),
-          ("cached", .bool(entry.cached)), ("result", .string(store.resultPath(entry.job))),
-          ("command", .array(["run-job", entry.job.id, "--profile", profile, "--results", resultsDir].map(JSON.string))),
-          ("spec", try JSON(encoding: entry.job.spec)),
-        ])
-      })),
+      (
+        "jobs",
+        .array(
+          try entries.map { entry in
+            .object([
+              ("id", .string(entry.job.id)), ("experiment", .string(entry.job.experiment)),
+              ("method", .string(entry.job.methodId)), ("setting", entry.job.setting.json),
+              ("setting_label", .string(entry.job.settingLabel)), ("seed", .int(entry.job.seed)),
+              ("cached", .bool(entry.cached)), ("result", .string(store.resultPath(entry.job))),
+              (
+                "command",
+                .array(["run-job", entry.job.id, "--profile", profile, "--results", resultsDir].map(JSON.string))
+              ),
+              ("spec", try JSON(encoding: entry.job.spec)),
+            ])
+          })
+      ),
     ])
   }
 }
@@ -121,7 +128,9 @@ public enum TextTable {
   /// Renders rows under a header and a rule; cells are left-aligned and separated by two spaces.
   public static func render(header: [String], rows: [[String]]) -> String {
     var widths = header.map(\.count)
-    for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+    for row in rows {
+      for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
     func line(_ cells: [String]) -> String {
       cells.enumerated().map { i, cell in
         i + 1 == cells.count ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)

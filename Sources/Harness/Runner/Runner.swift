@@ -169,7 +169,9 @@ public final class Runner: Sendable {
     let outcome = await executor.execute(job, request: request)
     let seconds = Date().timeIntervalSince(started)
 
-    let freshFailure = store.failure(for: job).flatMap { modified($0.path) >= started.addingTimeInterval(-1) ? $0 : nil }
+    let freshFailure = store.failure(for: job).flatMap {
+      modified($0.path) >= started.addingTimeInterval(-1) ? $0 : nil
+    }
     let status: JobStatus
     var reason: String?
     switch outcome {
@@ -185,10 +187,12 @@ public final class Runner: Sendable {
       } else {
         let what: String
         switch outcome {
-        case .exited(let code): what = code == 0 ? "the worker exited without a result" : "the worker exited with status \(code)"
+        case .exited(let code):
+          what = code == 0 ? "the worker exited without a result" : "the worker exited with status \(code)"
         case .signaled(let signal): what = "the worker was killed by signal \(signal)"
         }
-        let failure = FailureReason(code: "crash", message: "\(what); log: \(store.logPath(job))\(tail(store.logPath(job)))")
+        let failure = FailureReason(
+          code: "crash", message: "\(what); log: \(store.logPath(job))\(tail(store.logPath(job)))")
         try? store.writeFailure(job, reason: failure, timing: .since(started))
         reason = "crash: \(what)"
       }

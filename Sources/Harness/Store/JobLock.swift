@@ -108,7 +108,8 @@ public final class JobLock: @unchecked Sendable {
 
   /// Whether the lock file still holds this lock's token.
   public var isHeld: Bool {
-    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) == token
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+      == token
   }
 
   /// Takes over a lock that a parent process acquired and passed down (its token in
