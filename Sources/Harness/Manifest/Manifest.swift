@@ -43,7 +43,8 @@ public struct ExpandedJob: Hashable, Sendable {
 
 /// Loads and validates manifests.
 public enum ManifestLoader {
-  /// The manifest files under `experimentsDir` (`*/manifest.yaml`), sorted by experiment name.
+  /// The manifest files under `experimentsDir` (`*/manifest.yaml`), sorted by experiment name; folders
+  /// whose names start with `.` or `_` (examples, scratch) are skipped.
   public static func manifestFiles(in experimentsDir: String) -> [String] {
     let fm = FileManager.default
     guard let names = try? fm.contentsOfDirectory(atPath: experimentsDir) else { return [] }
