@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `replicate` command: a reproducible benchmark suite and paper-replication harness.
+struct Replicate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "replicate",
+    abstract: "Run seeded paper replications and compare them with the papers' numbers.",
+    discussion: """
+      Exit status: 0 success, 1 a check failed, 2 bad input (manifest, arguments, data), 3 a job failed.
+      Example: replicate all --profile smoke --results /tmp/smoke
+      """,
+    subcommands: [
+      All.self, Run.self, RunJob.self, PlanCommand.self, List.self, Show.self, Validate.self, Verify.self,
+      // ── Lead: add the remaining subcommands here (report, diff, conformance; bench is the lead's
+      // temporary BenchCommand from BenchCommand.swift) ──
+      // Report.self, Diff.self, Conformance.self,
+      BenchCommand.self, DebugRun.self,
+    ])
+}
