@@ -35,7 +35,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "replicate",
-      dependencies: ["Harness", "Methods", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // Test support and tests.
     .target(name: "_ReplicateTestSupport", dependencies: ["Engine"], path: "Tests/_ReplicateTestSupport"),

@@ -11,9 +11,6 @@ struct Replicate: AsyncParsableCommand {
       """,
     subcommands: [
       All.self, Run.self, RunJob.self, PlanCommand.self, List.self, Show.self, Validate.self, Verify.self,
-      // ── Lead: add the remaining subcommands here (report, diff, conformance; bench is the lead's
-      // temporary BenchCommand from BenchCommand.swift) ──
-      // Report.self, Diff.self, Conformance.self,
-      BenchCommand.self, DebugRun.self,
+      ReportCommand.self, DiffCommand.self, ConformanceCommand.self, BenchCommand.self,
     ])
 }

@@ -30,4 +30,7 @@ enum Entry {
   }
 }
 
+// OpenBLAS sizes its thread pool when it loads: run with one thread (workers, and everything but
+// `bench --threads T`), re-executing once with OPENBLAS_NUM_THREADS set if needed.
+Bench.ensureProcessThreads(arguments: CommandLine.arguments)
 await Entry.main()

@@ -13,6 +13,22 @@ public enum Bench {
   /// The workloads, in the peer's order.
   public static let workloads = ["mlp", "cnn", "resnet32", "certify"]
 
+  /// The BLAS threads a command line asks for: `bench --threads T` → T, anything else 1.
+  public static func requestedThreads(_ args: [String]) -> Int {
+    guard args.count > 1, args[1] == "bench" else { return 1 }
+    for (i, a) in args.enumerated() {
+      if a == "--threads", i + 1 < args.count, let t = Int(args[i + 1]), t >= 1 { return t }
+      if a.hasPrefix("--threads="), let t = Int(a.dropFirst(10)), t >= 1 { return t }
+    }
+    return 1
+  }
+
+  /// Runs the process with the BLAS threads its command line asks for (see
+  /// `BLAS.ensureProcessThreads`: re-executes once with `OPENBLAS_NUM_THREADS` set if needed).
+  public static func ensureProcessThreads(arguments: [String]) {
+    BLAS.ensureProcessThreads(requestedThreads(arguments))
+  }
+
   /// One workload's figures.
   public struct Row: Codable, Sendable {
     /// Who measured: `replicate`.

@@ -204,8 +204,21 @@ public enum Commands {
       let manifests = try ManifestLoader.loadFiles(paths)
       var jobs = 0
       for m in manifests { for p in Registry.profiles { jobs += m.jobs(profile: p).count } }
+      // Reference files are checked too when validating the whole experiments folder.
+      var references = 0
+      if files.isEmpty {
+        do { references = try Diff.loadReferenceFiles(experimentsDir: workspace.experimentsDir).count } catch
+          let errors as Diff.ReferenceFileErrors
+        {
+          let n = errors.errors.count
+          return Output(
+            errors.errors.map(\.description).joined(separator: "\n") + "\n\(n) problem\(n == 1 ? "" : "s") found\n",
+            status: 2)
+        }
+      }
       return Output(
-        "ok: \(manifests.count) manifest\(manifests.count == 1 ? "" : "s"), \(jobs) jobs over all profiles\n")
+        "ok: \(manifests.count) manifest\(manifests.count == 1 ? "" : "s"), \(jobs) jobs over all profiles, "
+          + "\(references) reference file\(references == 1 ? "" : "s")\n")
     } catch let errors as ManifestErrors {
       let n = errors.errors.count
       return Output(errors.description + "\n\(n) problem\(n == 1 ? "" : "s") found\n", status: 2)

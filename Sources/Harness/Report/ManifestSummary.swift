@@ -3,8 +3,8 @@ import Yams
 
 extension Report {
   /// What a report takes from `experiments/<name>/manifest.yaml`: a light, lenient read (the manifest
-  /// module validates strictly). Profile overlays are honoured for `methods`, `seeds`, `metrics` and
-  /// for the order of grid values.
+  /// module validates strictly). Profile overlays are honoured for `seeds`, `metrics` and for the
+  /// order of grid values; methods keep the base's order.
   public struct ManifestSummary {
     /// `name` (the folder name when absent).
     public var name: String
@@ -36,7 +36,8 @@ extension Report {
       }
       let overlay = root["profiles"]?[profile]
       func pick(_ key: String) -> Node? { overlay?[key] ?? root[key] }
-      let methods = (pick("methods")?.sequence.map(Array.init) ?? []).compactMap { m in
+      // Methods in the base's order: an overlay only refines methods by id (it cannot add, drop or reorder).
+      let methods = (root["methods"]?.sequence.map(Array.init) ?? []).compactMap { m in
         m.string ?? m["id"]?.string
       }
       return ManifestSummary(
