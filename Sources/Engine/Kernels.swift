@@ -58,6 +58,24 @@ public enum Kernels {
     }
   }
 
+  /// out[j] ← β·out[j] + Σ_r x[r·ld + j] for j < cols: column sums of a column block of a matrix with
+  /// row stride `ld` (same order of additions as ``columnSums(_:rows:cols:into:beta:)``).
+  @inlinable
+  public static func columnSums(
+    _ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<Float>,
+    beta: Float = 0
+  ) {
+    if beta == 0 {
+      out.update(repeating: 0, count: cols)
+    } else if beta != 1 {
+      for j in 0..<cols { out[j] *= beta }
+    }
+    for r in 0..<rows {
+      let row = x + r * ld
+      for j in 0..<cols { out[j] += row[j] }
+    }
+  }
+
   /// y ← y + α·x.
   @inlinable
   public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {

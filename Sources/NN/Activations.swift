@@ -1,6 +1,6 @@
 import Engine
 
-/// y = max(x, 0).
+/// y = max(x, 0), elementwise over ``Parallel`` workers.
 public final class ReLU: Layer {
   public var needsInputGradient = true
   private let output = Tensor(shape: [0]), dx = Tensor(shape: [0])
@@ -10,13 +10,17 @@ public final class ReLU: Layer {
 
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     output.resize(x.shape)
-    Kernels.relu(x.pointer, output.pointer, count: x.count)
+    let (xp, yp) = (x.pointer, output.pointer)
+    Parallel.elementwise(count: x.count) { r in Kernels.relu(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
     return output
   }
 
   public func backward(_ dy: Tensor) -> Tensor {
     dx.resize(dy.shape)
-    Kernels.reluBackward(output: output.pointer, dy.pointer, dx.pointer, count: dy.count)
+    let (yp, gp, dp) = (output.pointer, dy.pointer, dx.pointer)
+    Parallel.elementwise(count: dy.count) { r in
+      Kernels.reluBackward(output: yp + r.lowerBound, gp + r.lowerBound, dp + r.lowerBound, count: r.count)
+    }
     return dx
   }
 }
@@ -84,13 +88,15 @@ public final class Flatten: Layer {
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     inputShape = x.shape
     output.resize([x.rows, x.rowSize])
-    output.pointer.update(from: x.pointer, count: x.count)
+    let (xp, yp) = (x.pointer, output.pointer)
+    Parallel.elementwise(count: x.count) { r in (yp + r.lowerBound).update(from: xp + r.lowerBound, count: r.count) }
     return output
   }
 
   public func backward(_ dy: Tensor) -> Tensor {
     dx.resize(inputShape)
-    dx.pointer.update(from: dy.pointer, count: dy.count)
+    let (gp, dp) = (dy.pointer, dx.pointer)
+    Parallel.elementwise(count: dy.count) { r in (dp + r.lowerBound).update(from: gp + r.lowerBound, count: r.count) }
     return dx
   }
 }

@@ -51,6 +51,47 @@ public final class BatchNorm: Layer {
     runningVar.fill(1)
   }
 
+  /// Per-worker partial sums (2·C doubles per worker), reused.
+  private var partials: [Double] = []
+
+  /// How many workers split `rows` rows: chunks of at least ``Parallel/elementwiseGrain`` floats.
+  private func workers(rows: Int) -> Int {
+    Parallel.chunkCount(rows, grain: Swift.max(1, Parallel.elementwiseGrain / channels))
+  }
+
+  /// Runs `body(rowRange, partial)` on each worker's rows with a zeroed 2·C partial-sum buffer, then
+  /// adds the partials into `first`/`second` (each C) in worker order — with one worker the sums are
+  /// exactly the sequential row-order sums.
+  private func reduceRows(
+    rows: Int, into first: inout [Double], _ second: inout [Double],
+    _ body: (Range<Int>, UnsafeMutablePointer<Double>) -> Void
+  ) {
+    let c = channels
+    let parts = workers(rows: rows)
+    if partials.count < 2 * c * parts { partials = [Double](repeating: 0, count: 2 * c * parts) }
+    partials.withUnsafeMutableBufferPointer { buffer in
+      guard let p = buffer.baseAddress else { return }
+      Parallel.for(count: parts) { t in
+        let s = p + 2 * c * t
+        s.update(repeating: 0, count: 2 * c)
+        body(Parallel.chunk(t, of: parts, count: rows), s)
+      }
+      for j in 0..<c {
+        var a = p[j]
+        var b = p[c + j]
+        for t in 1..<Swift.max(parts, 1) {
+          a += p[2 * c * t + j]
+          b += p[2 * c * t + c + j]
+        }
+        first[j] = a
+        second[j] = b
+      }
+    }
+  }
+
+  /// Channel sums are per-worker partials over row ranges added in worker order (deterministic for a
+  /// given ``Parallel/threads``; with T > 1 they may differ from T = 1 in the last bits); the
+  /// normalisation is elementwise over rows.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     let c = channels
     precondition(x.shape.last == c, "BatchNorm(\(c)) got \(x.shape)")
@@ -61,26 +102,27 @@ public final class BatchNorm: Layer {
     let yp = output.pointer
     let g = gamma.value.pointer
     let b = beta.value.pointer
+    let parts = workers(rows: rows)
     if training {
       xHat.resize(x.shape)
-      for j in 0..<c {
-        acc[j] = 0
-        acc2[j] = 0
-      }
-      acc.withUnsafeMutableBufferPointer { s in
-        for r in 0..<rows {
-          let row = xp + r * c
+      // Σx per channel (the unused second half stays zero).
+      reduceRows(rows: rows, into: &acc, &acc2) { r, s in
+        for i in r {
+          let row = xp + i * c
           for j in 0..<c { s[j] += Double(row[j]) }
         }
       }
       for j in 0..<c { mean[j] = Float(acc[j] / Double(rows)) }
-      acc2.withUnsafeMutableBufferPointer { s in
-        mean.withUnsafeBufferPointer { mu in
-          for r in 0..<rows {
-            let row = xp + r * c
+      // Σ(x − μ)² per channel, in the second half.
+      mean.withUnsafeBufferPointer { muBuffer in
+        guard let mu = muBuffer.baseAddress else { return }
+        reduceRows(rows: rows, into: &sumDy, &acc2) { r, s in
+          let s2 = s + c
+          for i in r {
+            let row = xp + i * c
             for j in 0..<c {
               let d = Double(row[j] - mu[j])
-              s[j] += d * d
+              s2[j] += d * d
             }
           }
         }
@@ -95,16 +137,19 @@ public final class BatchNorm: Layer {
         rv[j] = (1 - momentum) * rv[j] + momentum * Float(unbiased)
       }
       let h = xHat.pointer
-      mean.withUnsafeBufferPointer { mu in
-        invStd.withUnsafeBufferPointer { s in
-          for r in 0..<rows {
-            let xi = xp + r * c
-            let hi = h + r * c
-            let yi = yp + r * c
-            for j in 0..<c {
-              let v = (xi[j] - mu[j]) * s[j]
-              hi[j] = v
-              yi[j] = v * g[j] + b[j]
+      mean.withUnsafeBufferPointer { muBuffer in
+        invStd.withUnsafeBufferPointer { sBuffer in
+          guard let mu = muBuffer.baseAddress, let s = sBuffer.baseAddress else { return }
+          Parallel.for(count: parts) { t in
+            for r in Parallel.chunk(t, of: parts, count: rows) {
+              let xi = xp + r * c
+              let hi = h + r * c
+              let yi = yp + r * c
+              for j in 0..<c {
+                let v = (xi[j] - mu[j]) * s[j]
+                hi[j] = v
+                yi[j] = v * g[j] + b[j]
+              }
             }
           }
         }
@@ -116,12 +161,15 @@ public final class BatchNorm: Layer {
         coefA[j] = g[j] / (rv[j] + epsilon).squareRoot()
         coefB1[j] = b[j] - rm[j] * coefA[j]
       }
-      coefA.withUnsafeBufferPointer { sc in
-        coefB1.withUnsafeBufferPointer { sh in
-          for r in 0..<rows {
-            let xi = xp + r * c
-            let yi = yp + r * c
-            for j in 0..<c { yi[j] = xi[j] * sc[j] + sh[j] }
+      coefA.withUnsafeBufferPointer { scBuffer in
+        coefB1.withUnsafeBufferPointer { shBuffer in
+          guard let sc = scBuffer.baseAddress, let sh = shBuffer.baseAddress else { return }
+          Parallel.for(count: parts) { t in
+            for r in Parallel.chunk(t, of: parts, count: rows) {
+              let xi = xp + r * c
+              let yi = yp + r * c
+              for j in 0..<c { yi[j] = xi[j] * sc[j] + sh[j] }
+            }
           }
         }
       }
@@ -129,25 +177,22 @@ public final class BatchNorm: Layer {
     return output
   }
 
+  /// Σdy and Σdy·x̂ per channel as in ``forward(_:training:)`` (per-worker partials, worker order);
+  /// ∂L/∂x elementwise over rows.
   public func backward(_ dy: Tensor) -> Tensor {
     precondition(wasTraining, "BatchNorm.backward after an evaluation forward pass")
     let c = channels
     let rows = dy.count / c
     let d = dy.pointer
     let h = xHat.pointer
-    for j in 0..<c {
-      sumDy[j] = 0
-      sumDyXHat[j] = 0
-    }
-    sumDy.withUnsafeMutableBufferPointer { s1 in
-      sumDyXHat.withUnsafeMutableBufferPointer { s2 in
-        for r in 0..<rows {
-          let di = d + r * c
-          let hi = h + r * c
-          for j in 0..<c {
-            s1[j] += Double(di[j])
-            s2[j] += Double(di[j] * hi[j])
-          }
+    reduceRows(rows: rows, into: &sumDy, &sumDyXHat) { r, s in
+      let s2 = s + c
+      for i in r {
+        let di = d + i * c
+        let hi = h + i * c
+        for j in 0..<c {
+          s[j] += Double(di[j])
+          s2[j] += Double(di[j] * hi[j])
         }
       }
     }
@@ -168,14 +213,20 @@ public final class BatchNorm: Layer {
         coefB2[j] = Float(sumDyXHat[j]) / m
       }
       let o = dx.pointer
-      coefA.withUnsafeBufferPointer { a in
-        coefB1.withUnsafeBufferPointer { b1 in
-          coefB2.withUnsafeBufferPointer { b2 in
-            for r in 0..<rows {
-              let di = d + r * c
-              let hi = h + r * c
-              let oi = o + r * c
-              for j in 0..<c { oi[j] = a[j] * (di[j] - b1[j] - hi[j] * b2[j]) }
+      let parts = workers(rows: rows)
+      coefA.withUnsafeBufferPointer { aBuffer in
+        coefB1.withUnsafeBufferPointer { b1Buffer in
+          coefB2.withUnsafeBufferPointer { b2Buffer in
+            guard let a = aBuffer.baseAddress, let b1 = b1Buffer.baseAddress, let b2 = b2Buffer.baseAddress else {
+              return
+            }
+            Parallel.for(count: parts) { t in
+              for r in Parallel.chunk(t, of: parts, count: rows) {
+                let di = d + r * c
+                let hi = h + r * c
+                let oi = o + r * c
+                for j in 0..<c { oi[j] = a[j] * (di[j] - b1[j] - hi[j] * b2[j]) }
+              }
             }
           }
         }

@@ -37,13 +37,23 @@ public final class Linear: Layer {
     input = x
     let n = x.rows
     output.resize([n, outputSize])
-    BLAS.gemm(
-      m: n, n: outputSize, k: inputSize, x.pointer, lda: inputSize, weight.value.pointer,
-      ldb: outputSize, output.pointer, ldc: outputSize)
-    if let bias {
-      Kernels.addBias(output.pointer, rows: n, cols: outputSize, bias: bias.value.pointer, relu: fusedReLU)
-    } else if fusedReLU {
-      Kernels.relu(output.pointer, output.pointer, count: output.count)
+    // Rows are independent: each worker multiplies its rows and adds the bias (+ ReLU) to them.
+    let rowChunks = Parallel.chunkCount(n, grain: 8, threads: n * inputSize * outputSize < BLAS.parallelGemmMinimum ? 1 : Parallel.threads)
+    let xp = x.pointer
+    let yp = output.pointer
+    let w = weight.value.pointer
+    let b = bias?.value.pointer
+    let (inSize, outSize, relu) = (inputSize, outputSize, fusedReLU)
+    Parallel.for(count: rowChunks) { t in
+      let r = Parallel.chunk(t, of: rowChunks, count: n)
+      let y = yp + r.lowerBound * outSize
+      BLAS.gemm(
+        m: r.count, n: outSize, k: inSize, xp + r.lowerBound * inSize, lda: inSize, w, ldb: outSize, y, ldc: outSize)
+      if let b {
+        Kernels.addBias(y, rows: r.count, cols: outSize, bias: b, relu: relu)
+      } else if relu {
+        Kernels.relu(y, y, count: r.count * outSize)
+      }
     }
     return output
   }
@@ -54,17 +64,28 @@ public final class Linear: Layer {
     var dy = dyIn
     if fusedReLU {
       dyMasked.resize(dyIn.shape)
-      Kernels.reluBackward(output: output.pointer, dyIn.pointer, dyMasked.pointer, count: dyIn.count)
+      let (y, g, d) = (output.pointer, dyIn.pointer, dyMasked.pointer)
+      Parallel.elementwise(count: dyIn.count) { r in
+        Kernels.reluBackward(
+          output: y + r.lowerBound, g + r.lowerBound, d + r.lowerBound, count: r.count)
+      }
       dy = dyMasked
     }
-    // dW = xᵀ·dy, db = Σ_rows dy, dx = dy·Wᵀ.
-    BLAS.gemm(
+    // dW = xᵀ·dy, db = Σ_rows dy, dx = dy·Wᵀ; each split over the output (no cross-worker sums).
+    BLAS.parallelGemm(
       transA: true, m: inputSize, n: outputSize, k: n, x.pointer, lda: inputSize, dy.pointer,
       ldb: outputSize, weight.grad.pointer, ldc: outputSize)
-    if let bias { Kernels.columnSums(dy.pointer, rows: n, cols: outputSize, into: bias.grad.pointer) }
+    if let bias {
+      let (d, o, cols) = (dy.pointer, bias.grad.pointer, outputSize)
+      let chunks = n * cols < Parallel.elementwiseGrain ? 1 : Parallel.chunkCount(cols, grain: 64)
+      Parallel.for(count: chunks) { t in
+        let r = Parallel.chunk(t, of: chunks, count: cols)
+        Kernels.columnSums(d + r.lowerBound, rows: n, cols: r.count, ld: cols, into: o + r.lowerBound)
+      }
+    }
     dx.resize(x.shape)
     if needsInputGradient {
-      BLAS.gemm(
+      BLAS.parallelGemm(
         transB: true, m: n, n: inputSize, k: outputSize, dy.pointer, lda: outputSize,
         weight.value.pointer, ldb: outputSize, dx.pointer, ldc: inputSize)
     }

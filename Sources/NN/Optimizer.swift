@@ -26,46 +26,59 @@ public final class SGD {
   /// Forgets the momentum state of `parameter` (re-initialised heads start afresh).
   public func reset(_ parameter: Parameter) { buffers[ObjectIdentifier(parameter)] = nil }
 
-  /// Updates every trainable parameter from its gradient, in one fused pass per parameter.
+  /// Updates every trainable parameter from its gradient, in one fused pass per parameter. The update
+  /// is elementwise, so it runs in one parallel region with each ``Parallel`` worker taking the same
+  /// slice of every parameter; the result does not depend on the thread count.
   public func step(_ parameters: [Parameter]) {
     let lr = learningRate
     let mu = momentum
     let wd = weightDecay
     let damp = 1 - dampening
+    let nesterov = nesterov
+    // Momentum buffers exist before the parallel region (the first step creates them).
+    var fresh: Set<ObjectIdentifier> = []
+    var total = 0
     for p in parameters where p.isTrainable {
-      let n = p.value.count
-      let w = p.value.pointer
-      let g = p.grad.pointer
-      if mu == 0 {
-        for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
-        continue
+      total += p.value.count
+      if mu != 0 && buffers[ObjectIdentifier(p)] == nil {
+        buffers[ObjectIdentifier(p)] = Tensor(shape: p.value.shape)
+        fresh.insert(ObjectIdentifier(p))
       }
-      let id = ObjectIdentifier(p)
-      guard let buf = buffers[id] else {
-        // First step: b = g + λw (PyTorch initialises the buffer with the gradient itself).
-        let buf = Tensor(shape: p.value.shape)
-        let b = buf.pointer
-        for i in 0..<n {
-          let gi = g[i] + wd * w[i]
-          b[i] = gi
-          w[i] -= lr * (nesterov ? gi + mu * gi : gi)
+    }
+    let buffers = buffers
+    let workers = Parallel.chunkCount(total, grain: Parallel.elementwiseGrain)
+    Parallel.for(count: workers) { t in
+      for p in parameters where p.isTrainable {
+        let r = Parallel.chunk(t, of: workers, count: p.value.count)
+        let n = r.count
+        let w = p.value.pointer + r.lowerBound
+        let g = p.grad.pointer + r.lowerBound
+        if mu == 0 {
+          for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
+          continue
         }
-        buffers[id] = buf
-        continue
-      }
-      let b = buf.pointer
-      if nesterov {
-        for i in 0..<n {
-          let gi = g[i] + wd * w[i]
-          let bi = mu * b[i] + damp * gi
-          b[i] = bi
-          w[i] -= lr * (gi + mu * bi)
-        }
-      } else {
-        for i in 0..<n {
-          let bi = mu * b[i] + damp * (g[i] + wd * w[i])
-          b[i] = bi
-          w[i] -= lr * bi
+        guard let buf = buffers[ObjectIdentifier(p)] else { continue }
+        let b = buf.pointer + r.lowerBound
+        if !fresh.isEmpty && fresh.contains(ObjectIdentifier(p)) {
+          // First step: b = g + λw (PyTorch initialises the buffer with the gradient itself).
+          for i in 0..<n {
+            let gi = g[i] + wd * w[i]
+            b[i] = gi
+            w[i] -= lr * (nesterov ? gi + mu * gi : gi)
+          }
+        } else if nesterov {
+          for i in 0..<n {
+            let gi = g[i] + wd * w[i]
+            let bi = mu * b[i] + damp * gi
+            b[i] = bi
+            w[i] -= lr * (gi + mu * bi)
+          }
+        } else {
+          for i in 0..<n {
+            let bi = mu * b[i] + damp * (g[i] + wd * w[i])
+            b[i] = bi
+            w[i] -= lr * bi
+          }
         }
       }
     }

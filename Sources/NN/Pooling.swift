@@ -3,6 +3,7 @@ import Engine
 /// Max pooling over k×k windows with stride k (no padding, floor), NHWC. The gradient goes to the
 /// first maximal element of each window in row-major window order, as PyTorch's CPU kernel.
 ///
+/// Images are split over ``Parallel`` workers (results do not depend on the split).
 /// Both passes are vectorised over channels: the forward pass is an elementwise max over the k² window
 /// rows; the backward pass recomputes the arg-max as "first position equal to the maximum" with bit
 /// masks instead of storing indices.
@@ -28,7 +29,10 @@ public final class MaxPool2d: Layer {
     output.resize([n, oh, ow, c])
     let xp = x.pointer
     let yp = output.pointer
-    for b in 0..<n {
+    let size = size
+    let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, h * w * c)))
+    Parallel.for(count: workers) { t in
+    for b in Parallel.chunk(t, of: workers, count: n) {
       for oy in 0..<oh {
         for ox in 0..<ow {
           let y = yp + ((b * oh + oy) * ow + ox) * c
@@ -43,6 +47,7 @@ public final class MaxPool2d: Layer {
         }
       }
     }
+    }
     return output
   }
 
@@ -56,13 +61,18 @@ public final class MaxPool2d: Layer {
     let ow = w / size
     dx.resize(x.shape)
     if h % size != 0 || w % size != 0 { dx.fill(0) }  // rows/columns outside every window
-    if remaining.count != c { remaining = [UInt32](repeating: 0, count: c) }
+    let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, h * w * c)))
+    if remaining.count < c * workers { remaining = [UInt32](repeating: 0, count: c * workers) }
     let xp = x.pointer
     let yp = output.pointer
     let gp = dy.pointer
     let dp = dx.pointer
-    remaining.withUnsafeMutableBufferPointer { rem in
-      for b in 0..<n {
+    let size = size
+    remaining.withUnsafeMutableBufferPointer { remBuffer in
+      guard let remBase = remBuffer.baseAddress else { return }
+      Parallel.for(count: workers) { t in
+      let rem = remBase + t * c
+      for b in Parallel.chunk(t, of: workers, count: n) {
         for oy in 0..<oh {
           for ox in 0..<ow {
             let o = ((b * oh + oy) * ow + ox) * c
@@ -84,12 +94,13 @@ public final class MaxPool2d: Layer {
           }
         }
       }
+      }
     }
     return dx
   }
 }
 
-/// Global average pooling: [N, H, W, C] → [N, C].
+/// Global average pooling: [N, H, W, C] → [N, C], images split over ``Parallel`` workers.
 public final class GlobalAvgPool: Layer {
   public var needsInputGradient = true
   private let output = Tensor(shape: [0]), dx = Tensor(shape: [0])
@@ -106,13 +117,17 @@ public final class GlobalAvgPool: Layer {
     output.resize([n, c])
     output.fill(0)
     let inv = 1 / Float(hw)
-    for b in 0..<n {
-      let o = output.pointer + b * c
-      for p in 0..<hw {
-        let xi = x.pointer + (b * hw + p) * c
-        for ch in 0..<c { o[ch] += xi[ch] }
+    let (xp, yp) = (x.pointer, output.pointer)
+    let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, hw * c)))
+    Parallel.for(count: workers) { t in
+      for b in Parallel.chunk(t, of: workers, count: n) {
+        let o = yp + b * c
+        for p in 0..<hw {
+          let xi = xp + (b * hw + p) * c
+          for ch in 0..<c { o[ch] += xi[ch] }
+        }
+        for ch in 0..<c { o[ch] *= inv }
       }
-      for ch in 0..<c { o[ch] *= inv }
     }
     return output
   }
@@ -123,11 +138,15 @@ public final class GlobalAvgPool: Layer {
     let c = inputShape[3]
     dx.resize(inputShape)
     let inv = 1 / Float(hw)
-    for b in 0..<n {
-      let g = dy.pointer + b * c
-      for p in 0..<hw {
-        let d = dx.pointer + (b * hw + p) * c
-        for ch in 0..<c { d[ch] = g[ch] * inv }
+    let (gp, dp) = (dy.pointer, dx.pointer)
+    let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, hw * c)))
+    Parallel.for(count: workers) { t in
+      for b in Parallel.chunk(t, of: workers, count: n) {
+        let g = gp + b * c
+        for p in 0..<hw {
+          let d = dp + (b * hw + p) * c
+          for ch in 0..<c { d[ch] = g[ch] * inv }
+        }
       }
     }
     return dx

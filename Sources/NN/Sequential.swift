@@ -87,42 +87,58 @@ public final class BasicBlock: Layer {
     let oh = h.shape[1]
     let ow = h.shape[2]
     let c = outChannels
+    let (hp, xp, op) = (h.pointer, x.pointer, output.pointer)
     if !projects {
-      Kernels.add(h.pointer, x.pointer, output.pointer, count: h.count)
+      // out = max(h + x, 0), elementwise.
+      Parallel.elementwise(count: h.count) { r in
+        Kernels.add(hp + r.lowerBound, xp + r.lowerBound, op + r.lowerBound, count: r.count)
+        Kernels.relu(op + r.lowerBound, op + r.lowerBound, count: r.count)
+      }
     } else {
       let ih = x.shape[1]
       let iw = x.shape[2]
       let ic = inChannels
       let pad = (c - ic) / 2
-      for b in 0..<n {
-        for y in 0..<oh {
-          for xx in 0..<ow {
-            let o = ((b * oh + y) * ow + xx) * c
-            let src = x.pointer + ((b * ih + y * stride) * iw + xx * stride) * ic
-            for ch in 0..<pad { output[o + ch] = h[o + ch] }
-            for ch in 0..<ic { output[o + pad + ch] = h[o + pad + ch] + src[ch] }
-            for ch in (pad + ic)..<c { output[o + ch] = h[o + ch] }
+      let stride = stride
+      let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, oh * ow * c)))
+      Parallel.for(count: workers) { t in
+        let images = Parallel.chunk(t, of: workers, count: n)
+        for b in images {
+          for y in 0..<oh {
+            for xx in 0..<ow {
+              let o = ((b * oh + y) * ow + xx) * c
+              let src = xp + ((b * ih + y * stride) * iw + xx * stride) * ic
+              for ch in 0..<pad { op[o + ch] = hp[o + ch] }
+              for ch in 0..<ic { op[o + pad + ch] = hp[o + pad + ch] + src[ch] }
+              for ch in (pad + ic)..<c { op[o + ch] = hp[o + ch] }
+            }
           }
         }
+        let first = images.lowerBound * oh * ow * c
+        Kernels.relu(op + first, op + first, count: images.count * oh * ow * c)
       }
     }
-    Kernels.relu(output.pointer, output.pointer, count: output.count)
     return output
   }
 
   public func backward(_ dy: Tensor) -> Tensor {
     dyMasked.resize(dy.shape)
-    Kernels.reluBackward(output: output.pointer, dy.pointer, dyMasked.pointer, count: dy.count)
+    let (yp, gp, mp) = (output.pointer, dy.pointer, dyMasked.pointer)
+    Parallel.elementwise(count: dy.count) { r in
+      Kernels.reluBackward(output: yp + r.lowerBound, gp + r.lowerBound, mp + r.lowerBound, count: r.count)
+    }
     var g = bn2.backward(dyMasked)
     g = conv2.backward(g)
     g = relu1.backward(g)
     g = bn1.backward(g)
     g = conv1.backward(g)
     dx.resize(inputShape)
+    let (sp, dp) = (g.pointer, dx.pointer)
     if !projects {
-      Kernels.add(g.pointer, dyMasked.pointer, dx.pointer, count: g.count)
+      Parallel.elementwise(count: g.count) { r in
+        Kernels.add(sp + r.lowerBound, mp + r.lowerBound, dp + r.lowerBound, count: r.count)
+      }
     } else {
-      dx.pointer.update(from: g.pointer, count: g.count)
       let n = dy.shape[0]
       let oh = dy.shape[1]
       let ow = dy.shape[2]
@@ -131,12 +147,19 @@ public final class BasicBlock: Layer {
       let iw = inputShape[2]
       let ic = inChannels
       let pad = (c - ic) / 2
-      for b in 0..<n {
-        for y in 0..<oh {
-          for xx in 0..<ow {
-            let o = dyMasked.pointer + ((b * oh + y) * ow + xx) * c + pad
-            let d = dx.pointer + ((b * ih + y * stride) * iw + xx * stride) * ic
-            for ch in 0..<ic { d[ch] += o[ch] }
+      let stride = stride
+      let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, ih * iw * ic)))
+      Parallel.for(count: workers) { t in
+        let images = Parallel.chunk(t, of: workers, count: n)
+        let first = images.lowerBound * ih * iw * ic
+        (dp + first).update(from: sp + first, count: images.count * ih * iw * ic)
+        for b in images {
+          for y in 0..<oh {
+            for xx in 0..<ow {
+              let o = mp + ((b * oh + y) * ow + xx) * c + pad
+              let d = dp + ((b * ih + y * stride) * iw + xx * stride) * ic
+              for ch in 0..<ic { d[ch] += o[ch] }
+            }
           }
         }
       }
