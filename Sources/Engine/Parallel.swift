@@ -17,9 +17,22 @@ import Dispatch
 ///
 /// Parallel regions must not nest: a body runs its work sequentially.
 public enum Parallel {
-  /// The number of workers parallel regions use (≥ 1). Set once at start-up (`bench --threads T`);
-  /// 1 by default and in workers.
-  nonisolated(unsafe) public static var threads = 1
+  /// The number of workers parallel regions use (≥ 1): the innermost ``withThreads(_:_:)`` scope of
+  /// the current task, else the process-wide value. Setting it sets the process-wide value — once, at
+  /// start-up (`bench --threads T`); it is 1 by default and in workers.
+  public static var threads: Int {
+    get { scopedThreads ?? processThreads }
+    set { processThreads = Swift.max(1, newValue) }
+  }
+
+  nonisolated(unsafe) private static var processThreads = 1
+  @TaskLocal private static var scopedThreads: Int?
+
+  /// Runs `body` with ``threads`` = `n` in the current task only (tests compare thread counts side by
+  /// side without touching the process-wide value).
+  public static func withThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+    try $scopedThreads.withValue(Swift.max(1, n), operation: body)
+  }
 
   /// Runs `body(i)` for every i in 0..<count, each exactly once, on up to `threads` workers (worker w
   /// takes i = w, w + W, w + 2W, …). With one worker (or count ≤ 1) the calls run inline in index order.

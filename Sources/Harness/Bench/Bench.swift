@@ -13,7 +13,7 @@ public enum Bench {
   /// The workloads, in the peer's order.
   public static let workloads = ["mlp", "cnn", "resnet32", "certify"]
 
-  /// The BLAS threads a command line asks for: `bench --threads T` → T, anything else 1.
+  /// The engine threads (``Parallel/threads``) a command line asks for: `bench --threads T` → T, anything else 1.
   public static func requestedThreads(_ args: [String]) -> Int {
     guard args.count > 1, args[1] == "bench" else { return 1 }
     for (i, a) in args.enumerated() {
@@ -23,8 +23,9 @@ public enum Bench {
     return 1
   }
 
-  /// Runs the process with the BLAS threads its command line asks for (see
-  /// `BLAS.ensureProcessThreads`: re-executes once with `OPENBLAS_NUM_THREADS` set if needed).
+  /// Runs the process with the engine threads its command line asks for (see
+  /// `BLAS.ensureProcessThreads`: OpenBLAS single-threaded, re-executing once with
+  /// `OPENBLAS_NUM_THREADS=1` if needed; the engine's own parallel regions use T workers).
   public static func ensureProcessThreads(arguments: [String]) {
     BLAS.ensureProcessThreads(requestedThreads(arguments))
   }
@@ -37,7 +38,7 @@ public enum Bench {
     public var version = BLAS.numericVersion
     /// The workload name.
     public var workload: String
-    /// BLAS threads.
+    /// Engine threads (``Parallel/threads``; OpenBLAS runs one thread per call).
     public var threads: Int
     /// Examples per second over the repeats.
     public var examplesPerSecond: [String: Double]
@@ -57,7 +58,7 @@ public enum Bench {
     }
   }
 
-  /// Runs `workload` (`all` for every one) with `threads` BLAS threads.
+  /// Runs `workload` (`all` for every one) with `threads` engine threads.
   public static func run(workload: String, threads: Int, repeats: Int = 5) throws -> [Row] {
     let names = workload == "all" ? workloads : [workload]
     for n in names where !workloads.contains(n) { throw UnknownWorkload(name: n) }
@@ -148,8 +149,8 @@ public enum Bench {
     return (f, b)
   }
 
-  /// Single-precision GEMM throughput (GFLOP/s) of a square n×n×n `cblas_sgemm`: the peak the `mlp`
-  /// workload is compared with. Min/median/max over `repeats` after one warm-up.
+  /// Single-precision GEMM throughput (GFLOP/s) of a square n×n×n product (`BLAS.parallelGemm`: one
+  /// single-threaded `cblas_sgemm` per worker over row blocks): the peak the `mlp` workload is compared with. Min/median/max over `repeats` after one warm-up.
   public static func gemmPeak(n: Int = 1024, threads: Int, repeats: Int = 5) -> [String: Double] {
     BLAS.setThreads(threads)
     let a = Tensor(shape: [n, n])
@@ -160,7 +161,7 @@ public enum Bench {
     s.fillNormal(b.buffer)
     func once() -> Double {
       let t = DispatchTime.now().uptimeNanoseconds
-      BLAS.gemm(m: n, n: n, k: n, a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n)
+      BLAS.parallelGemm(m: n, n: n, k: n, a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n)
       return 2 * Double(n * n * n) / Double(DispatchTime.now().uptimeNanoseconds - t)
     }
     _ = once()
