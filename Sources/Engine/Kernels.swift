@@ -41,6 +41,21 @@ public enum Kernels {
     }
   }
 
+  /// ``addBias(_:rows:cols:bias:relu:)`` on a column block of a matrix with row stride `ld`.
+  @inlinable
+  public static func addBias(
+    _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, bias: UnsafePointer<Float>, relu: Bool
+  ) {
+    for r in 0..<rows {
+      let row = y + r * ld
+      if relu {
+        for j in 0..<cols { row[j] = Swift.max(row[j] + bias[j], 0) }
+      } else {
+        for j in 0..<cols { row[j] += bias[j] }
+      }
+    }
+  }
+
   /// out[j] ← β·out[j] + Σ_r x[r·cols + j] (column sums; the bias gradient).
   @inlinable
   public static func columnSums(

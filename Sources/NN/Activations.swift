@@ -95,6 +95,7 @@ public final class Flatten: Layer {
 
   public func backward(_ dy: Tensor) -> Tensor {
     dx.resize(inputShape)
+    if !needsInputGradient { return dx }  // nothing below needs it (the first layer of a network)
     let (gp, dp) = (dy.pointer, dx.pointer)
     Parallel.elementwise(count: dy.count) { r in (dp + r.lowerBound).update(from: gp + r.lowerBound, count: r.count) }
     return dx

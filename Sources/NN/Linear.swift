@@ -37,22 +37,29 @@ public final class Linear: Layer {
     input = x
     let n = x.rows
     output.resize([n, outputSize])
-    // Rows are independent: each worker multiplies its rows and adds the bias (+ ReLU) to them.
-    let rowChunks = Parallel.chunkCount(n, grain: 8, threads: n * inputSize * outputSize < BLAS.parallelGemmMinimum ? 1 : Parallel.threads)
+    // Output blocks are independent: each worker multiplies one block (rows when n ≥ out, else
+    // columns, so the larger operand is not packed twice) and adds the bias (+ ReLU) to it.
+    let byRows = n >= outputSize
+    let split = byRows ? n : outputSize
+    let chunks =
+      n * inputSize * outputSize < BLAS.parallelGemmMinimum ? 1 : Parallel.chunkCount(split, grain: 8)
     let xp = x.pointer
     let yp = output.pointer
     let w = weight.value.pointer
     let b = bias?.value.pointer
     let (inSize, outSize, relu) = (inputSize, outputSize, fusedReLU)
-    Parallel.for(count: rowChunks) { t in
-      let r = Parallel.chunk(t, of: rowChunks, count: n)
-      let y = yp + r.lowerBound * outSize
+    Parallel.for(count: chunks) { t in
+      let r = Parallel.chunk(t, of: chunks, count: split)
+      let rows = byRows ? r : 0..<n
+      let cols = byRows ? 0..<outSize : r
+      let y = yp + rows.lowerBound * outSize + cols.lowerBound
       BLAS.gemm(
-        m: r.count, n: outSize, k: inSize, xp + r.lowerBound * inSize, lda: inSize, w, ldb: outSize, y, ldc: outSize)
+        m: rows.count, n: cols.count, k: inSize, xp + rows.lowerBound * inSize, lda: inSize, w + cols.lowerBound,
+        ldb: outSize, y, ldc: outSize)
       if let b {
-        Kernels.addBias(y, rows: r.count, cols: outSize, bias: b, relu: relu)
+        Kernels.addBias(y, rows: rows.count, cols: cols.count, ld: outSize, bias: b + cols.lowerBound, relu: relu)
       } else if relu {
-        Kernels.relu(y, y, count: r.count * outSize)
+        for i in 0..<rows.count { Kernels.relu(y + i * outSize, y + i * outSize, count: cols.count) }
       }
     }
     return output
