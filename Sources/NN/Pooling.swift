@@ -32,21 +32,21 @@ public final class MaxPool2d: Layer {
     let size = size
     let workers = Parallel.chunkCount(n, grain: Swift.max(1, Parallel.elementwiseGrain / Swift.max(1, h * w * c)))
     Parallel.for(count: workers) { t in
-    for b in Parallel.chunk(t, of: workers, count: n) {
-      for oy in 0..<oh {
-        for ox in 0..<ow {
-          let y = yp + ((b * oh + oy) * ow + ox) * c
-          let first = xp + ((b * h + oy * size) * w + ox * size) * c
-          y.update(from: first, count: c)
-          for ky in 0..<size {
-            for kx in 0..<size where ky != 0 || kx != 0 {
-              let src = xp + ((b * h + oy * size + ky) * w + ox * size + kx) * c
-              for ch in 0..<c { y[ch] = Swift.max(y[ch], src[ch]) }
+      for b in Parallel.chunk(t, of: workers, count: n) {
+        for oy in 0..<oh {
+          for ox in 0..<ow {
+            let y = yp + ((b * oh + oy) * ow + ox) * c
+            let first = xp + ((b * h + oy * size) * w + ox * size) * c
+            y.update(from: first, count: c)
+            for ky in 0..<size {
+              for kx in 0..<size where ky != 0 || kx != 0 {
+                let src = xp + ((b * h + oy * size + ky) * w + ox * size + kx) * c
+                for ch in 0..<c { y[ch] = Swift.max(y[ch], src[ch]) }
+              }
             }
           }
         }
       }
-    }
     }
     return output
   }
@@ -71,29 +71,29 @@ public final class MaxPool2d: Layer {
     remaining.withUnsafeMutableBufferPointer { remBuffer in
       guard let remBase = remBuffer.baseAddress else { return }
       Parallel.for(count: workers) { t in
-      let rem = remBase + t * c
-      for b in Parallel.chunk(t, of: workers, count: n) {
-        for oy in 0..<oh {
-          for ox in 0..<ow {
-            let o = ((b * oh + oy) * ow + ox) * c
-            let y = yp + o
-            let g = gp + o
-            for ch in 0..<c { rem[ch] = ~0 }
-            for ky in 0..<size {
-              for kx in 0..<size {
-                let i = ((b * h + oy * size + ky) * w + ox * size + kx) * c
-                let src = xp + i
-                let d = dp + i
-                for ch in 0..<c {
-                  let hit = UInt32(bitPattern: -Int32(truncatingIfNeeded: src[ch] == y[ch] ? 1 : 0)) & rem[ch]
-                  d[ch] = Float(bitPattern: g[ch].bitPattern & hit)
-                  rem[ch] &= ~hit
+        let rem = remBase + t * c
+        for b in Parallel.chunk(t, of: workers, count: n) {
+          for oy in 0..<oh {
+            for ox in 0..<ow {
+              let o = ((b * oh + oy) * ow + ox) * c
+              let y = yp + o
+              let g = gp + o
+              for ch in 0..<c { rem[ch] = ~0 }
+              for ky in 0..<size {
+                for kx in 0..<size {
+                  let i = ((b * h + oy * size + ky) * w + ox * size + kx) * c
+                  let src = xp + i
+                  let d = dp + i
+                  for ch in 0..<c {
+                    let hit = UInt32(bitPattern: -Int32(truncatingIfNeeded: src[ch] == y[ch] ? 1 : 0)) & rem[ch]
+                    d[ch] = Float(bitPattern: g[ch].bitPattern & hit)
+                    rem[ch] &= ~hit
+                  }
                 }
               }
             }
           }
         }
-      }
       }
     }
     return dx
