@@ -90,14 +90,26 @@ public struct ImbalanceSpec: Codable, Hashable, Sendable {
 
 /// Injected label noise.
 public struct NoiseSpec: Codable, Hashable, Sendable {
-  /// `symmetric` or `asymmetric`.
+  /// `symmetric` (flip to another class) or `asymmetric` (class-pair map).
   public var kind: String
   /// The fraction of training labels corrupted.
   public var rate: Double
+  /// `counter` (the project's counter-based stream from the dataset seed; exact per-class counts) or
+  /// `numpy-legacy` (numpy's legacy `RandomState` seeded with `seed`, drawing as qiqi-helloworld/ABSGD
+  /// `noisy_label/noisyDataset.py` does, for index-for-index parity with that code).
+  public var generator: String
+  /// The numpy seed of `numpy-legacy` (ABSGD's default is 123); nil = the dataset seed.
+  public var seed: Int?
+  /// The asymmetric class-pair map by name (`Datasets.AsymmetricMap.named`); nil = the dataset's own.
+  public var map: String?
+
   /// Creates a spec.
-  public init(kind: String, rate: Double) {
+  public init(kind: String, rate: Double, generator: String = "counter", seed: Int? = nil, map: String? = nil) {
     self.kind = kind
     self.rate = rate
+    self.generator = generator
+    self.seed = seed
+    self.map = map
   }
 }
 

@@ -208,3 +208,20 @@ struct MethodOverlayTests {
     #expect(problems(unknown).map { "\($0.line) \($0.code.rawValue)" } == ["33 overlay-unknown-key"])
   }
 }
+
+@Suite("Noise settings")
+struct NoiseSettingTests {
+  @Test("noise resolves with the counter generator by default and keeps a numpy-legacy seed")
+  func noiseResolution() throws {
+    let plain = manifest(replacingLine: 4, with: "  name: fashion-mnist\n  noise: {kind: symmetric, rate: 0.2}")
+    let parity = manifest(
+      replacingLine: 4, with: "  name: fashion-mnist\n  noise: {kind: asymmetric, rate: 0.4, generator: numpy-legacy, seed: 123}")
+    let a = try ManifestLoader.parse(yaml: plain, file: "demo/manifest.yaml", folderName: "demo")
+    let b = try ManifestLoader.parse(yaml: parity, file: "demo/manifest.yaml", folderName: "demo")
+    let na = try #require(a.jobs(profile: "default").first?.spec.dataset.noise)
+    let nb = try #require(b.jobs(profile: "default").first?.spec.dataset.noise)
+    #expect(na == NoiseSpec(kind: "symmetric", rate: 0.2, generator: "counter"))
+    #expect(nb == NoiseSpec(kind: "asymmetric", rate: 0.4, generator: "numpy-legacy", seed: 123))
+  }
+}
+

@@ -34,6 +34,14 @@ let malformedCases: [MalformedCase] = [
     name: "unknown model", yaml: manifest(replacingLine: 9, with: "  name: vgg16"),
     code: .unknownName, keyPath: "model.name", line: 9),
   MalformedCase(
+    name: "unknown noise generator",
+    yaml: manifest(replacingLine: 4, with: "  name: fashion-mnist\n  noise: {kind: symmetric, rate: 0.2, generator: torch}"),
+    code: .unknownName, keyPath: "dataset.noise.generator", line: 5),
+  MalformedCase(
+    name: "unknown asymmetric noise map",
+    yaml: manifest(replacingLine: 4, with: "  name: fashion-mnist\n  noise: {kind: asymmetric, rate: 0.2, map: svhn}"),
+    code: .unknownName, keyPath: "dataset.noise.map", line: 5),
+  MalformedCase(
     name: "unknown loss", yaml: manifest(replacingLine: 21, with: "    loss: hinge-squared"),
     code: .unknownName, keyPath: "methods[0].loss", line: 21),
   MalformedCase(

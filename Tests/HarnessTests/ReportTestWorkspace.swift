@@ -39,47 +39,47 @@ struct ReportTestWorkspace {
   }
 
   /// A spec with `dataset`, `model`, `train`, `method`, `seed`, with the setting's key paths set.
-  static func spec(experiment: String, method: String, seed: Int, setting: [(String, OrderedJSON)]) -> OrderedJSON {
-    var spec = OrderedJSON.object([
-      ("dataset", .object([("name", .string("fashion-mnist")), ("augment", .string("none")), ("seed", .number(0))])),
+  static func spec(experiment: String, method: String, seed: Int, setting: [(key: String, value: JSON)]) -> JSON {
+    var spec = JSON.object([
+      ("dataset", .object([("name", .string("fashion-mnist")), ("augment", .string("none")), ("seed", .int(0))])),
       ("experiment", .string(experiment)),
       ("method", .object([("id", .string(method)), ("loss", .object([("name", .string("ce"))]))])),
       ("model", .object([("name", .string("mlp"))])),
-      ("seed", .number(Double(seed))),
-      ("train", .object([("epochs", .number(3)), ("batch_size", .number(128))])),
+      ("seed", .int(seed)),
+      ("train", .object([("epochs", .int(3)), ("batch_size", .int(128))])),
     ])
     for (path, value) in setting { spec = set(spec, path.split(separator: ".").map(String.init), value) }
     return spec
   }
 
-  static func set(_ json: OrderedJSON, _ path: [String], _ value: OrderedJSON) -> OrderedJSON {
+  static func set(_ json: JSON, _ path: [String], _ value: JSON) -> JSON {
     guard let head = path.first else { return value }
-    var members = json.members ?? []
-    if let i = members.firstIndex(where: { $0.0 == head }) {
-      members[i].1 = set(members[i].1, Array(path.dropFirst()), value)
+    var members = json.objectValue ?? []
+    if let i = members.firstIndex(where: { $0.key == head }) {
+      members[i].value = set(members[i].value, Array(path.dropFirst()), value)
     } else {
       members.append((head, set(.object([]), Array(path.dropFirst()), value)))
     }
     return .object(members)
   }
 
-  static func numbers(_ xs: [Double]) -> OrderedJSON { .array(xs.map { $0.isFinite ? .number($0) : .null }) }
+  static func numbers(_ xs: [Double]) -> JSON { .array(xs.map { $0.isFinite ? .double($0) : .null }) }
 
   /// Writes `results/<profile>/<experiment>/<job>.json`.
   func result(
     _ experiment: String, profile: String = "default", job: String, method: String, seed: Int,
-    setting: [(String, OrderedJSON)], label: String, overall: [(String, Double?)],
+    setting: [(key: String, value: JSON)], label: String, overall: [(String, Double?)],
     perClass: [String: [Double]] = [:], reliability: [String: [Double]] = [:], data: [(String, String)] = [],
     curves: [String: [Double]] = [:]
   ) throws {
-    let json = OrderedJSON.object([
+    let json = JSON.object([
       ("job", .string(job)), ("experiment", .string(experiment)), ("profile", .string(profile)),
       ("spec", Self.spec(experiment: experiment, method: method, seed: seed, setting: setting)),
       ("setting", .object(setting)), ("setting_label", .string(label)),
       (
         "metrics",
         .object([
-          ("overall", .object(overall.map { ($0.0, $0.1.map(OrderedJSON.number) ?? .null) })),
+          ("overall", .object(overall.map { ($0.0, $0.1.map(JSON.double) ?? .null) })),
           ("per_class", .object(perClass.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
           ("reliability", .object(reliability.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
           ("data", .object(data.map { ($0.0, .string($0.1)) })),
@@ -87,24 +87,24 @@ struct ReportTestWorkspace {
       ),
       ("curves", .object(curves.sorted { $0.key < $1.key }.map { ($0.key, Self.numbers($0.value)) })),
       ("environment", .object([("hostname", .string("h-\(job)"))])),
-      ("timing", .object([("seconds", .number(Double(job.count))), ("started", .string("2025-01-01T00:00:00Z"))])),
+      ("timing", .object([("seconds", .int(job.count)), ("started", .string("2025-01-01T00:00:00Z"))])),
     ])
-    try write(json.serialized(indent: 2), to: "results/\(profile)/\(experiment)/\(job).json")
+    try write(json.pretty(indent: 2), to: "results/\(profile)/\(experiment)/\(job).json")
   }
 
   /// Writes `results/<profile>/<experiment>/<job>.failed.json`.
   func failure(
     _ experiment: String, profile: String = "default", job: String, method: String, seed: Int,
-    setting: [(String, OrderedJSON)], label: String, code: String, message: String
+    setting: [(key: String, value: JSON)], label: String, code: String, message: String
   ) throws {
-    let json = OrderedJSON.object([
+    let json = JSON.object([
       ("job", .string(job)), ("experiment", .string(experiment)), ("profile", .string(profile)),
       ("spec", Self.spec(experiment: experiment, method: method, seed: seed, setting: setting)),
       ("setting", .object(setting)), ("setting_label", .string(label)),
       ("reason", .object([("code", .string(code)), ("message", .string(message))])),
-      ("timing", .object([("seconds", .number(1))])),
+      ("timing", .object([("seconds", .int(1))])),
     ])
-    try write(json.serialized(indent: 2), to: "results/\(profile)/\(experiment)/\(job).failed.json")
+    try write(json.pretty(indent: 2), to: "results/\(profile)/\(experiment)/\(job).failed.json")
   }
 }
 
@@ -164,7 +164,7 @@ extension ReportTestWorkspace {
         let base = cell.method == "erm" ? 0.0 : 10.0
         try result(
           "toy", job: "\(cell.method)-\(Int(cell.ratio))-s\(seed)", method: cell.method, seed: seed,
-          setting: [("dataset.imbalance.ratio", .number(cell.ratio))], label: "ρ=\(Int(cell.ratio))",
+          setting: [("dataset.imbalance.ratio", .double(cell.ratio))], label: "ρ=\(Int(cell.ratio))",
           overall: [("top1_error", error), ("ece", 0.05 + 0.01 * Double(seed) - base / 500)],
           perClass: [
             "accuracy": [90, 50 + base, 10 + base], "train_count": [1000, 100, 10].map { $0 / (100 / cell.ratio) },
@@ -180,10 +180,10 @@ extension ReportTestWorkspace {
       }
     }
     try failure(
-      "toy", job: "ldam-drw-100-s2", method: "ldam-drw", seed: 2, setting: [("dataset.imbalance.ratio", .number(100))],
+      "toy", job: "ldam-drw-100-s2", method: "ldam-drw", seed: 2, setting: [("dataset.imbalance.ratio", .int(100))],
       label: "ρ=100", code: "non-finite-loss", message: "loss is NaN at epoch 2")
     try result(
-      "toy", job: "erm-10-s3", method: "erm", seed: 3, setting: [("dataset.imbalance.ratio", .number(10))],
+      "toy", job: "erm-10-s3", method: "erm", seed: 3, setting: [("dataset.imbalance.ratio", .int(10))],
       label: "ρ=10", overall: [("top1_error", nil), ("ece", 0.1)])
   }
 }

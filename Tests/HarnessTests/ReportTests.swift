@@ -139,7 +139,7 @@ import _ReplicateTestSupport
       profile: "default", resultsDir: ws.resultsDir, experimentsDir: ws.experimentsDir,
       templatesDir: ReportTestWorkspace.templatesDir)
     try ws.result(
-      "toy", job: "ldam-drw-100-s2", method: "ldam-drw", seed: 2, setting: [("dataset.imbalance.ratio", .number(100))],
+      "toy", job: "ldam-drw-100-s2", method: "ldam-drw", seed: 2, setting: [("dataset.imbalance.ratio", .int(100))],
       label: "ρ=100", overall: [("top1_error", 27), ("ece", 0.02)])
     let problems = try Report.check(
       profile: "default", resultsDir: ws.resultsDir, experimentsDir: ws.experimentsDir,
@@ -155,7 +155,7 @@ import _ReplicateTestSupport
     for method in ["erm", "ldam-drw"] {
       try ws.result(
         "toy", profile: "smoke", job: "\(method)-s0", method: method, seed: 0,
-        setting: [("dataset.imbalance.ratio", .number(100))], label: "ρ=100", overall: [("top1_error", 20)])
+        setting: [("dataset.imbalance.ratio", .int(100))], label: "ρ=100", overall: [("top1_error", 20)])
     }
     let page = try #require(try render(ws, profile: "smoke")["toy.md"])
     // One seed expected under smoke: no "(n=1)"; equal means are both best.

@@ -106,6 +106,10 @@ public enum Commands {
         resultsDir: absolute(workspace.resultsDir, in: cwd), workingDirectory: cwd,
         dataDir: workspace.dataDir.map { absolute($0, in: cwd) },
         experimentsDir: workspace.experimentsDir == "experiments" ? nil : absolute(workspace.experimentsDir, in: cwd))
+      // Slurm opens each task's --output file before the task starts and does not create folders: make
+      // the logs folder now, or every task fails before running (seen on a single-node slurm-wlm).
+      try FileManager.default.createDirectory(
+        atPath: script.logsDirectory, withIntermediateDirectories: true)
       return Output(script.render())
     }
   }

@@ -69,24 +69,33 @@ extension Diff {
 
   /// Whether every key path of `setting` has the given value in the run's spec (numbers compare
   /// numerically, so `100` matches `100.0`).
-  public static func matches(_ run: Report.Run, _ setting: [(String, OrderedJSON)]) -> Bool {
+  public static func matches(_ run: Report.Run, _ setting: [(key: String, value: JSON)]) -> Bool {
     setting.allSatisfy { path, want in run.value(at: path).map { sameValue($0, want) } ?? false }
   }
 
-  static func sameValue(_ a: OrderedJSON, _ b: OrderedJSON) -> Bool {
+  /// Whether two setting values are the same: numbers compare as `Double`s (`100` equals `100.0`; NaN
+  /// equals nothing), strings, booleans and `null` by value, arrays element by element and objects key by
+  /// key in order (a different key order is a different value).
+  static func sameValue(_ a: JSON, _ b: JSON) -> Bool {
+    if let x = a.doubleValue, let y = b.doubleValue { return x == y }
     switch (a, b) {
-    case (.number(let x), .number(let y)): return x == y
-    default: return a == b
+    case (.null, .null): return true
+    case (.bool(let x), .bool(let y)): return x == y
+    case (.string(let x), .string(let y)): return x == y
+    case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }
+    case (.object(let x), .object(let y)):
+      return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && sameValue($0.value, $1.value) }
+    default: return false
     }
   }
 
   /// Orders setting values: numbers numerically before strings, strings lexicographically.
-  static func valueLess(_ a: OrderedJSON?, _ b: OrderedJSON?) -> Bool {
-    switch (a, b) {
-    case (.number(let x)?, .number(let y)?): return x < y
-    case (.number?, _): return true
-    case (_, .number?): return false
-    default: return (a?.label ?? "") < (b?.label ?? "")
+  static func valueLess(_ a: JSON?, _ b: JSON?) -> Bool {
+    switch (a?.doubleValue, b?.doubleValue) {
+    case (let x?, let y?): return x < y
+    case (_?, nil): return true
+    case (nil, _?): return false
+    case (nil, nil): return (a?.label ?? "") < (b?.label ?? "")
     }
   }
 
@@ -115,10 +124,10 @@ extension Diff {
   /// Groups runs by their values at `axes`, groups ordered by those values (see `valueLess`).
   static func group(_ runs: [Report.Run], by axes: [String]) -> [(label: String, runs: [Report.Run])] {
     var groups: [String: [Report.Run]] = [:]
-    var representative: [String: [OrderedJSON?]] = [:]
+    var representative: [String: [JSON?]] = [:]
     for run in runs {
       let values = axes.map { run.value(at: $0) }
-      let key = values.map { $0?.serialized() ?? "null" }.joined(separator: "\u{1F}")
+      let key = values.map { $0?.compact ?? "null" }.joined(separator: "\u{1F}")
       groups[key, default: []].append(run)
       representative[key] = values
     }
@@ -137,7 +146,7 @@ extension Diff {
     }
   }
 
-  static func sameOptional(_ a: OrderedJSON?, _ b: OrderedJSON?) -> Bool {
+  static func sameOptional(_ a: JSON?, _ b: JSON?) -> Bool {
     switch (a, b) {
     case (nil, nil): return true
     case (let x?, let y?): return sameValue(x, y)
@@ -180,7 +189,7 @@ extension Diff {
     }
   }
 
-  static func pairKey(_ run: Report.Run) -> String { run.setting.serialized() + "#\(run.seed)" }
+  static func pairKey(_ run: Report.Run) -> String { run.setting.compact + "#\(run.seed)" }
 
   /// `gain-grows`: in each combination of the other axes (`per`, or every setting axis but `along`),
   /// the gain of A over B in the mean (B − A for lower-is-better, A − B otherwise) strictly increases
@@ -190,7 +199,7 @@ extension Diff {
     var axes = claim.per
     if axes.isEmpty {
       for run in pool {
-        for (key, _) in run.setting.members ?? [] where key != along && !axes.contains(key) { axes.append(key) }
+        for (key, _) in run.setting.objectValue ?? [] where key != along && !axes.contains(key) { axes.append(key) }
       }
     }
     return group(pool, by: axes).map { label, runs in

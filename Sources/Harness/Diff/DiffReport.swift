@@ -31,7 +31,7 @@ public struct DiffReport: Sendable {
     /// The method id.
     public var method: String
     /// The reference's setting (key path → value), in file order.
-    public var setting: [(String, OrderedJSON)]
+    public var setting: [(key: String, value: JSON)]
     /// The metric.
     public var metric: String
     /// The paper's value.
@@ -55,7 +55,7 @@ public struct DiffReport: Sendable {
 
     /// `key=value` pairs of the setting, last key path component only (`ratio=100`).
     public var settingLabel: String {
-      setting.isEmpty ? "all" : setting.map { "\(lastComponent($0.0))=\($0.1.label)" }.joined(separator: " ")
+      setting.isEmpty ? "all" : setting.map { "\(lastComponent($0.key))=\($0.value.label)" }.joined(separator: " ")
     }
   }
 
@@ -114,23 +114,23 @@ public struct DiffReport: Sendable {
   /// `{"references": [...], "claims": [...]}` with exactly the contract's keys, indented by two spaces,
   /// numbers at full precision, `null` for missing measurements; ends in a newline.
   public func json() -> String {
-    let refs = references.map { r -> OrderedJSON in
+    let refs = references.map { r -> JSON in
       .object([
         ("experiment", .string(r.experiment)), ("method", .string(r.method)),
-        ("setting", .object(r.setting)), ("metric", .string(r.metric)), ("reference", .number(r.reference)),
-        ("measured_mean", r.measuredMean.map(OrderedJSON.number) ?? .null),
-        ("measured_std", r.measuredStd.map(OrderedJSON.number) ?? .null),
-        ("n_seeds", .number(Double(r.nSeeds))), ("delta", r.delta.map(OrderedJSON.number) ?? .null),
-        ("tolerance", .number(r.tolerance)), ("status", .string(r.status.rawValue)),
+        ("setting", .object(r.setting)), ("metric", .string(r.metric)), ("reference", .double(r.reference)),
+        ("measured_mean", r.measuredMean.map(JSON.double) ?? .null),
+        ("measured_std", r.measuredStd.map(JSON.double) ?? .null),
+        ("n_seeds", .int(r.nSeeds)), ("delta", r.delta.map(JSON.double) ?? .null),
+        ("tolerance", .double(r.tolerance)), ("status", .string(r.status.rawValue)),
       ])
     }
-    let claims = self.claims.map { c -> OrderedJSON in
+    let claims = self.claims.map { c -> JSON in
       .object([
         ("experiment", .string(c.experiment)), ("id", .string(c.id)), ("text", .string(c.text)),
         ("status", .string(c.status.rawValue)), ("detail", .string(c.detail)),
       ])
     }
-    return OrderedJSON.object([("references", .array(refs)), ("claims", .array(claims))]).serialized(indent: 2) + "\n"
+    return JSON.object([("references", .array(refs)), ("claims", .array(claims))]).pretty(indent: 2) + "\n"
   }
 
   /// Counts, e.g. `references: 3 pass, 1 fail, 1 missing; claims: 1 held, 0 failed, 1 missing`.

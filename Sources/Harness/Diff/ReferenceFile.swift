@@ -13,7 +13,7 @@ extension Diff {
     /// The method id (`spec.method.id`).
     public var method: String
     /// Key paths into the job spec and the values they must have, in file order.
-    public var setting: [(String, OrderedJSON)]
+    public var setting: [(key: String, value: JSON)]
     /// The metric in `metrics.overall`.
     public var metric: String
     /// The paper's value.
@@ -65,7 +65,7 @@ extension Diff {
     /// Profiles the claim applies to; nil = all.
     public var profiles: [String]?
     /// Only jobs whose spec has these values take part (like a reference's setting); empty = all.
-    public var setting: [(String, OrderedJSON)]
+    public var setting: [(key: String, value: JSON)]
     /// The line of the entry in the file.
     public var line: Int
   }
@@ -283,13 +283,13 @@ struct ReferenceChecker {
   }
 
   /// A setting: a mapping from dotted key paths (or nested mappings, flattened) to scalar values.
-  mutating func setting(_ node: Node?, _ path: String, prefix: String = "") -> [(String, OrderedJSON)]? {
+  mutating func setting(_ node: Node?, _ path: String, prefix: String = "") -> [(key: String, value: JSON)]? {
     guard let node else { return nil }
     guard case .mapping(let m) = node else {
       report(.wrongType, path, node, "a mapping from spec key paths to values")
       return nil
     }
-    var out: [(String, OrderedJSON)] = []
+    var out: [(key: String, value: JSON)] = []
     for (k, v) in m {
       let key = k.string ?? ""
       let keyPath = "\(path).\(key)"
@@ -299,7 +299,7 @@ struct ReferenceChecker {
         report(.badValue, keyPath, k, "a dotted key path such as dataset.imbalance.ratio")
         continue
       }
-      var entries: [(String, OrderedJSON)] = []
+      var entries: [(key: String, value: JSON)] = []
       switch v {
       case .scalar: entries = [(full, Report.ManifestSummary.scalarJSON(v))]
       case .mapping: entries = setting(v, keyPath, prefix: full) ?? []

@@ -47,6 +47,29 @@ public enum JSON: Hashable, Sendable {
   /// The key–value pairs, if this is an object.
   public var objectValue: [(key: String, value: JSON)]? { if case .object(let o) = self { o } else { nil } }
 
+  /// The value at a dotted key path (`dataset.imbalance.ratio`), descending through objects one
+  /// component at a time with ``subscript(_:)``; nil when a component is missing or a non-object is
+  /// reached. Components are not trimmed: an empty one (`a..b`) looks up the key `""`.
+  public func value(atPath path: String) -> JSON? {
+    var node: JSON? = self
+    for part in path.split(separator: ".", omittingEmptySubsequences: false) {
+      node = node?[String(part)]
+    }
+    return node
+  }
+
+  /// A short human-readable form for table headers, setting labels and report cells: a string bare
+  /// (no quotes, no escapes), a number as ``canonicalNumber(_:)`` prints it (`100`, `0.1`) except that
+  /// a non-finite double, which a YAML value such as `.nan` can give, prints as Swift does (`nan`,
+  /// `inf`), `true`/`false`, `null`, arrays and objects as ``compact``.
+  public var label: String {
+    switch self {
+    case .string(let s): s
+    case .double(let d) where !d.isFinite: d.description
+    default: compact
+    }
+  }
+
   /// The value with every object's keys sorted (recursively).
   public var sortedKeys: JSON {
     switch self {
@@ -146,11 +169,21 @@ extension JSON {
   /// numbers as ``canonicalNumber(_:)`` prints them. Equal values give equal text; it is what job ids hash.
   public var canonical: String {
     var out = ""
-    writeCanonical(into: &out)
+    writeCompact(into: &out, sortKeys: true)
     return out
   }
 
-  private func writeCanonical(into out: inout String) {
+  /// Compact JSON with object keys in insertion order: ``canonical`` without the key sorting (no
+  /// whitespace, the same numbers and escapes). Two values print equal text exactly when they are equal
+  /// with their keys in the same order; reports use it as the key of a setting and to print a nested
+  /// value on one line.
+  public var compact: String {
+    var out = ""
+    writeCompact(into: &out, sortKeys: false)
+    return out
+  }
+
+  private func writeCompact(into out: inout String, sortKeys: Bool) {
     switch self {
     case .null: out += "null"
     case .bool(let b): out += b ? "true" : "false"
@@ -161,16 +194,17 @@ extension JSON {
       out += "["
       for (i, v) in a.enumerated() {
         if i > 0 { out += "," }
-        v.writeCanonical(into: &out)
+        v.writeCompact(into: &out, sortKeys: sortKeys)
       }
       out += "]"
     case .object(let o):
       out += "{"
-      for (i, pair) in o.sorted(by: { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+      let pairs = sortKeys ? o.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) } : o
+      for (i, pair) in pairs.enumerated() {
         if i > 0 { out += "," }
         JSON.writeString(pair.key, into: &out)
         out += ":"
-        pair.value.writeCanonical(into: &out)
+        pair.value.writeCompact(into: &out, sortKeys: sortKeys)
       }
       out += "}"
     }
@@ -246,7 +280,7 @@ extension JSON {
         out += i + 1 < o.count ? ",\n" : "\n"
       }
       out += closePad + "}"
-    default: writeCanonical(into: &out)
+    default: writeCompact(into: &out, sortKeys: true)
     }
   }
 }

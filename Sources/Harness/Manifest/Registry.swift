@@ -16,6 +16,10 @@ public enum Registry {
   public static let imbalanceProfiles = ["exponential", "step"]
   /// Label-noise kinds.
   public static let noiseKinds = ["symmetric", "asymmetric"]
+  /// Label-noise generators: the project's counter-based stream, or numpy's legacy `RandomState`.
+  public static let noiseGenerators = ["counter", "numpy-legacy"]
+  /// Asymmetric class-pair maps by name.
+  public static let noiseMaps = AsymmetricMap.named.keys.sorted()
   /// Training-set augmentations.
   public static let augmentations = ["none", "crop", "crop-flip"]
   /// Networks.

@@ -12,7 +12,7 @@ enum Schema {
   static let objects: [String: [String]] = [
     "dataset": ["name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed"],
     "dataset.imbalance": ["profile", "ratio"],
-    "dataset.noise": ["kind", "rate"],
+    "dataset.noise": ["kind", "rate", "generator", "seed", "map"],
     "model": ["name", "widths", "init"],
     "train": ["epochs", "batch_size", "optimizer", "schedule"],
     "train.optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],

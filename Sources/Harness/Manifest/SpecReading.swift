@@ -15,7 +15,10 @@ extension ManifestReader {
     let noise = o.object("noise", schema: "dataset.noise").map { n in
       NoiseSpec(
         kind: n.string("kind", required: true, oneOf: Registry.noiseKinds, what: "noise kind") ?? "",
-        rate: n.double("rate", required: true, valid: { $0 >= 0 && $0 <= 1 }, rangeText: "in [0, 1]") ?? 0)
+        rate: n.double("rate", required: true, valid: { $0 >= 0 && $0 <= 1 }, rangeText: "in [0, 1]") ?? 0,
+        generator: n.string("generator", oneOf: Registry.noiseGenerators, what: "noise generator") ?? "counter",
+        seed: n.int("seed", min: 0),
+        map: n.string("map", oneOf: Registry.noiseMaps, what: "asymmetric noise map"))
     }
     return DatasetSpec(
       name: name, imbalance: imbalance, noise: noise,

@@ -36,6 +36,9 @@ public struct SlurmScript: Sendable {
     self.experimentsDir = experimentsDir
   }
 
+  /// The folder the tasks' `--output` files go to (it must exist before `sbatch`).
+  public var logsDirectory: String { "\(resultsDir)/\(profile)/logs" }
+
   /// The script text.
   public func render() -> String {
     var lines = ["#!/bin/bash"]
@@ -46,7 +49,7 @@ public struct SlurmScript: Sendable {
     lines.append("#SBATCH --cpus-per-task=\(options.cpusPerTask)")
     lines.append("#SBATCH --time=\(options.time)")
     lines.append("#SBATCH --mem=\(options.mem)")
-    lines.append("#SBATCH --output=\(resultsDir)/\(profile)/logs/slurm-%A_%a.out")
+    lines.append("#SBATCH --output=\(logsDirectory)/slurm-%A_%a.out")
     lines.append("set -euo pipefail")
     if jobs.isEmpty {
       lines.append("echo 'replicate: nothing to run, every job of profile \(profile) has a result'")

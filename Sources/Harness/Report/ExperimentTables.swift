@@ -8,7 +8,7 @@ extension Report {
     /// The header (`setting_label`).
     let label: String
     /// The setting object.
-    let setting: OrderedJSON
+    let setting: JSON
     /// File-name-safe identifier, unique within the experiment.
     var slug: String
   }
@@ -30,15 +30,15 @@ extension Report {
       var axes: [String] = []
       let settings =
         results.runs.map { ($0.settingKey, $0.settingLabel, $0.setting) }
-        + results.failures.filter { !($0.setting.members ?? []).isEmpty }.map {
+        + results.failures.filter { !($0.setting.objectValue ?? []).isEmpty }.map {
           ($0.settingKey, $0.settingLabel, $0.setting)
         }
       for (key, label, setting) in settings where seen[key] == nil {
         seen[key] = Column(key: key, label: label, setting: setting, slug: "")
-        for (axis, _) in setting.members ?? [] where !axes.contains(axis) { axes.append(axis) }
+        for (axis, _) in setting.objectValue ?? [] where !axes.contains(axis) { axes.append(axis) }
       }
       let order = axes.map { manifest.gridValues(at: $0) }
-      func rank(_ column: Column, _ i: Int) -> (Int, OrderedJSON?) {
+      func rank(_ column: Column, _ i: Int) -> (Int, JSON?) {
         let v = column.setting[axes[i]]
         let index = v.flatMap { x in order[i]?.firstIndex { Diff.sameValue(x, $0) } }
         return (index ?? Int.max, v)
@@ -72,8 +72,8 @@ extension Report {
     }
 
     /// `exponential-100` from the setting's values; `all` when there is none.
-    static func slug(_ setting: OrderedJSON) -> String {
-      let values = (setting.members ?? []).map { $0.1.label }
+    static func slug(_ setting: JSON) -> String {
+      let values = (setting.objectValue ?? []).map(\.value.label)
       return values.isEmpty ? "all" : ReportSlug.make(values.joined(separator: "-"))
     }
 

@@ -50,7 +50,7 @@ extension Report {
 
     /// The values listed at `keyPath` in the overlay (else the base), in manifest order, when that key
     /// holds a list (a grid axis); nil otherwise.
-    public func gridValues(at keyPath: String) -> [OrderedJSON]? {
+    public func gridValues(at keyPath: String) -> [JSON]? {
       func lookup(_ node: Node?) -> Node? {
         var n = node
         for part in keyPath.split(separator: ".") { n = n?[String(part)] }
@@ -61,11 +61,11 @@ extension Report {
     }
 
     /// A YAML scalar as JSON: ints and floats as numbers, booleans, else the string.
-    static func scalarJSON(_ node: Node) -> OrderedJSON {
+    static func scalarJSON(_ node: Node) -> JSON {
       guard case .scalar(let s) = node else { return .string(node.string ?? "") }
       switch yamlTag(node) {
-      case .int: return node.int.map { .number(Double($0)) } ?? .string(s.string)
-      case .float: return node.float.map { .number($0) } ?? .string(s.string)
+      case .int: return node.int.map { .int($0) } ?? .string(s.string)
+      case .float: return node.float.map { .double($0) } ?? .string(s.string)
       case .bool: return node.bool.map { .bool($0) } ?? .string(s.string)
       case .null: return .null
       default: return .string(s.string)

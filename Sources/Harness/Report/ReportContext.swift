@@ -116,7 +116,7 @@ extension Report {
   static func gridAxes(_ layout: ExperimentLayout) -> [[String: Any]] {
     var axes: [String] = []
     for column in layout.columns {
-      for (axis, _) in column.setting.members ?? [] where !axes.contains(axis) { axes.append(axis) }
+      for (axis, _) in column.setting.objectValue ?? [] where !axes.contains(axis) { axes.append(axis) }
     }
     return axes.map { axis in
       var values: [String] = []
@@ -129,8 +129,8 @@ extension Report {
   }
 
   /// Flattens a JSON object into dotted key paths and printed values (arrays as compact JSON).
-  static func flatten(_ json: OrderedJSON, prefix: String = "", into out: inout [(String, String)]) {
-    if let members = json.members, !members.isEmpty {
+  static func flatten(_ json: JSON, prefix: String = "", into out: inout [(String, String)]) {
+    if let members = json.objectValue, !members.isEmpty {
       for (k, v) in members { flatten(v, prefix: prefix.isEmpty ? k : "\(prefix).\(k)", into: &out) }
     } else if !prefix.isEmpty {
       out.append((prefix, json.label))
@@ -140,7 +140,7 @@ extension Report {
   /// Spec values other than the method, seed, experiment and grid axes: the value when it is the same
   /// in every run, else `varies: a, b` (nothing is hidden).
   static func fixedSettings(_ layout: ExperimentLayout) -> [(String, String)] {
-    let axes = Set(layout.columns.flatMap { ($0.setting.members ?? []).map(\.0) })
+    let axes = Set(layout.columns.flatMap { ($0.setting.objectValue ?? []).map(\.key) })
     var order: [String] = []
     var values: [String: [String]] = [:]
     for run in layout.results.runs {

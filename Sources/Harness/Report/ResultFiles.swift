@@ -10,9 +10,9 @@ extension Report {
     /// The job id (file name without `.json` when the file has no `job` key).
     public var job: String
     /// The resolved spec as written.
-    public var spec: OrderedJSON
+    public var spec: JSON
     /// The grid axes' key paths and values, in the order written.
-    public var setting: OrderedJSON
+    public var setting: JSON
     /// The short label of the setting (`exponential ρ=100`).
     public var settingLabel: String
     /// `spec.method.id` (or `spec.method` when it is a string).
@@ -31,12 +31,12 @@ extension Report {
     public var curves: [String: [Double]]
 
     /// The value at a key path of the spec, falling back to the `setting` object.
-    public func value(at keyPath: String) -> OrderedJSON? {
+    public func value(at keyPath: String) -> JSON? {
       spec.value(atPath: keyPath) ?? setting[keyPath]
     }
 
     /// A canonical key of the setting, equal for jobs in the same table column.
-    public var settingKey: String { setting.serialized() }
+    public var settingKey: String { setting.compact }
 
     /// A collapsed model: it predicts a single class on the test set (`predicted_classes` = 1) although
     /// there are several. Its metrics are real and enter means, but reports flag it.
@@ -55,7 +55,7 @@ extension Report {
     /// The seed, or nil when unknown.
     public var seed: Int?
     /// The setting object (empty object when unknown).
-    public var setting: OrderedJSON
+    public var setting: JSON
     /// The setting's label.
     public var settingLabel: String
     /// The failure code (`non-finite-loss`, `bad-data`, `unreadable`, `non-finite-metric`, …).
@@ -64,7 +64,7 @@ extension Report {
     public var message: String
 
     /// A canonical key of the setting.
-    public var settingKey: String { setting.serialized() }
+    public var settingKey: String { setting.compact }
   }
 
   /// All result and failure files of one experiment under one profile, in file-name order.
@@ -88,7 +88,7 @@ extension Report {
         let isFailure = name.hasSuffix(".failed.json")
         let stem = String(name.dropLast(isFailure ? ".failed.json".count : ".json".count))
         guard let data = FileManager.default.contents(atPath: path),
-          let json = try? OrderedJSON.parse(String(decoding: data, as: UTF8.self))
+          let json = try? JSON(parsing: data)
         else {
           failures.append(
             FailedRun(
@@ -113,51 +113,51 @@ extension Report {
       return ExperimentResults(experiment: experiment, runs: runs, failures: failures)
     }
 
-    static func methodID(_ spec: OrderedJSON) -> String {
-      if let s = spec["method"]?.string { return s }
-      return spec["method"]?["id"]?.string ?? "?"
+    static func methodID(_ spec: JSON) -> String {
+      if let s = spec["method"]?.stringValue { return s }
+      return spec["method"]?["id"]?.stringValue ?? "?"
     }
 
-    static func settingOf(_ json: OrderedJSON) -> (OrderedJSON, String) {
-      let setting = json["setting"].flatMap { $0.members != nil ? $0 : nil } ?? .object([])
+    static func settingOf(_ json: JSON) -> (JSON, String) {
+      let setting = json["setting"].flatMap { $0.objectValue != nil ? $0 : nil } ?? .object([])
       let label =
-        json["setting_label"]?.string
-        ?? (setting.members ?? []).map { "\(lastComponent($0.0))=\($0.1.label)" }.joined(separator: " ")
+        json["setting_label"]?.stringValue
+        ?? (setting.objectValue ?? []).map { "\(lastComponent($0.key))=\($0.value.label)" }.joined(separator: " ")
       return (setting, label.isEmpty ? "all" : label)
     }
 
-    static func run(_ json: OrderedJSON, stem: String) -> Run {
+    static func run(_ json: JSON, stem: String) -> Run {
       let spec = json["spec"] ?? .object([])
       let (setting, label) = settingOf(json)
       let metrics = json["metrics"] ?? .object([])
       var overall: [String: Double] = [:]
-      for (k, v) in metrics["overall"]?.members ?? [] { overall[k] = v.double ?? .nan }
+      for (k, v) in metrics["overall"]?.objectValue ?? [] { overall[k] = v.doubleValue ?? .nan }
       return Run(
-        job: json["job"]?.string ?? stem, spec: spec, setting: setting, settingLabel: label,
-        method: methodID(spec), seed: Int(spec["seed"]?.double ?? 0), overall: overall,
+        job: json["job"]?.stringValue ?? stem, spec: spec, setting: setting, settingLabel: label,
+        method: methodID(spec), seed: Int(spec["seed"]?.doubleValue ?? 0), overall: overall,
         perClass: vectors(metrics["per_class"]), reliability: vectors(metrics["reliability"]),
         data: strings(metrics["data"]), curves: vectors(json["curves"]))
     }
 
-    static func failedRun(_ json: OrderedJSON, stem: String) -> FailedRun {
+    static func failedRun(_ json: JSON, stem: String) -> FailedRun {
       let spec = json["spec"] ?? .object([])
       let (setting, label) = settingOf(json)
       let reason = json["reason"]
       return FailedRun(
-        job: json["job"]?.string ?? stem, method: methodID(spec), seed: spec["seed"]?.double.map { Int($0) },
-        setting: setting, settingLabel: label, code: reason?["code"]?.string ?? "failed",
-        message: reason?["message"]?.string ?? "")
+        job: json["job"]?.stringValue ?? stem, method: methodID(spec), seed: spec["seed"]?.doubleValue.map { Int($0) },
+        setting: setting, settingLabel: label, code: reason?["code"]?.stringValue ?? "failed",
+        message: reason?["message"]?.stringValue ?? "")
     }
 
-    static func vectors(_ json: OrderedJSON?) -> [String: [Double]] {
+    static func vectors(_ json: JSON?) -> [String: [Double]] {
       var out: [String: [Double]] = [:]
-      for (k, v) in json?.members ?? [] { if let d = v.doubles { out[k] = d } }
+      for (k, v) in json?.objectValue ?? [] { if let a = v.arrayValue { out[k] = a.map { $0.doubleValue ?? .nan } } }
       return out
     }
 
-    static func strings(_ json: OrderedJSON?) -> [String: String] {
+    static func strings(_ json: JSON?) -> [String: String] {
       var out: [String: String] = [:]
-      for (k, v) in json?.members ?? [] { out[k] = v.label }
+      for (k, v) in json?.objectValue ?? [] { out[k] = v.label }
       return out
     }
   }

@@ -117,15 +117,24 @@ public enum JobRunner {
     }
     var noise: LabelNoise.Spec? = nil
     if let n = d.noise {
+      let kind: LabelNoise.Kind
       switch n.kind {
-      case "symmetric": noise = .init(kind: .symmetric, rate: n.rate)
+      case "symmetric": kind = .symmetric
       case "asymmetric":
-        guard let map = AsymmetricMap.named[d.name] else {
-          throw JobFailure(.badSpec, "no asymmetric noise map for dataset '\(d.name)'")
+        let mapName = n.map ?? d.name
+        guard let map = AsymmetricMap.named[mapName] else {
+          throw JobFailure(.badSpec, "no asymmetric noise map named '\(mapName)'")
         }
-        noise = .init(kind: .asymmetric(map), rate: n.rate)
+        kind = .asymmetric(map)
       default: throw JobFailure(.badSpec, "unknown noise kind '\(n.kind)'")
       }
+      let generator: LabelNoise.Generator
+      switch n.generator {
+      case "counter": generator = .counter
+      case "numpy-legacy": generator = .numpyLegacy(seed: n.seed ?? d.seed)
+      default: throw JobFailure(.badSpec, "unknown noise generator '\(n.generator)'")
+      }
+      noise = .init(kind: kind, rate: n.rate, generator: generator)
     }
     return DataRecipe(
       seed: d.seed, validationPerClass: d.validationPerClass ?? 0, imbalance: imbalance, noise: noise,

@@ -149,8 +149,7 @@ public final class Trainer {
         guard value.isFinite else {
           throw JobFailure(.nonFiniteLoss, "loss is \(value) at epoch \(epoch), step \(step)")
         }
-        let predictions = Kernels.argmaxRows(logits.pointer, rows: logits.rows, cols: logits.rowSize)
-        for (p, y) in zip(predictions, batchLabels) where p != y { wrong += 1 }
+        wrong += misclassified(logits, batchLabels)
         _ = model.backward(lossGradient)
         optimizer.step(parameters)
         try hooks.afterStep(
@@ -189,12 +188,24 @@ public final class Trainer {
       source.fill(all[start..<end], into: batchInputs, labels: &batchLabels, augment: &none)
       let logits = model.forward(batchInputs, training: false)
       (out.pointer + start * c).update(from: logits.pointer, count: (end - start) * c)
-      let predictions = Kernels.argmaxRows(logits.pointer, rows: end - start, cols: c)
-      for (p, y) in zip(predictions, batchLabels) where p != y { wrong += 1 }
+      wrong += misclassified(logits, batchLabels)
       start = end
     }
     return 100 * Double(wrong) / Double(Swift.max(source.count, 1))
   }
+}
+
+/// The number of rows of `logits` whose arg-max (ties to the lower index) is not the label; no allocation.
+func misclassified(_ logits: Tensor, _ labels: [Int]) -> Int {
+  let c = logits.rowSize
+  var wrong = 0
+  for r in 0..<logits.rows {
+    let row = logits.pointer + r * c
+    var best = 0
+    for j in 1..<Swift.max(c, 1) where row[j] > row[best] { best = j }
+    if best != labels[r] { wrong += 1 }
+  }
+  return wrong
 }
 
 /// A number with up to 4 significant digits, for log lines.
