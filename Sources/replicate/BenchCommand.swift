@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "One JSON object per line per workload, in the peer's shape.")
   var json = false
 
-  @Option(help: "BLAS threads.")
+  @Option(help: "Engine threads (batch-parallel layers; OpenBLAS itself always runs single-threaded).")
   var threads = 1
 
   @Option(help: "mlp, cnn, resnet32, certify, all, or gemm.")
