@@ -16,7 +16,15 @@ public enum JobRunner {
   public static func run(_ spec: JobSpec, dataDir: String?, log: @escaping (String) -> Void = { _ in }) throws
     -> JobOutput
   {
-    let splits = try DatasetCatalog.load(spec.dataset.name, dataDir: dataDir)
+    try run(spec, dataDir: dataDir, checkOfficialCounts: true, log: log)
+  }
+
+  /// ``run(_:dataDir:log:)`` with the official-size check of the dataset files optional, so tests can
+  /// run the real pipeline on small fixture files.
+  static func run(
+    _ spec: JobSpec, dataDir: String?, checkOfficialCounts: Bool, log: @escaping (String) -> Void
+  ) throws -> JobOutput {
+    let splits = try DatasetCatalog.load(spec.dataset.name, dataDir: dataDir, checkOfficialCounts: checkOfficialCounts)
     let data = try DataPreparation.prepare(splits, recipe: try recipe(spec.dataset))
     let images = splits.train
     let exampleShape = [images.height, images.width, images.channels]
