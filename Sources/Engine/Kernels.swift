@@ -31,14 +31,7 @@ public enum Kernels {
   public static func addBias(
     _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>, relu: Bool
   ) {
-    for r in 0..<rows {
-      let row = y + r * cols
-      if relu {
-        for j in 0..<cols { row[j] = Swift.max(row[j] + bias[j], 0) }
-      } else {
-        for j in 0..<cols { row[j] += bias[j] }
-      }
-    }
+    addBias(y, rows: rows, cols: cols, ld: cols, bias: bias, relu: relu)
   }
 
   /// ``addBias(_:rows:cols:bias:relu:)`` on a column block of a matrix with row stride `ld`.
@@ -62,15 +55,7 @@ public enum Kernels {
     _ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>,
     beta: Float = 0
   ) {
-    if beta == 0 {
-      out.update(repeating: 0, count: cols)
-    } else if beta != 1 {
-      for j in 0..<cols { out[j] *= beta }
-    }
-    for r in 0..<rows {
-      let row = x + r * cols
-      for j in 0..<cols { out[j] += row[j] }
-    }
+    columnSums(x, rows: rows, cols: cols, ld: cols, into: out, beta: beta)
   }
 
   /// out[j] ← β·out[j] + Σ_r x[r·ld + j] for j < cols: column sums of a column block of a matrix with
