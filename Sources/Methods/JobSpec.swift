@@ -242,6 +242,17 @@ public struct MethodSpec: Codable, Hashable, Sendable {
   }
 }
 
+extension MethodSpec {
+  /// The classifier a method gets when its spec does not name one: `normed` for LDAM (the official
+  /// code's `use_norm = loss_type == 'LDAM'`, kaidic/LDAM-DRW `cifar_train.py`), `linear` otherwise.
+  public static func defaultClassifier(forLoss loss: String) -> String {
+    loss == "ldam" ? "normed" : "linear"
+  }
+
+  /// The classifier this method trains with: ``classifier``, or the loss's default.
+  public var resolvedClassifier: String { classifier ?? Self.defaultClassifier(forLoss: loss.name) }
+}
+
 /// A loss by name with numeric hyper-parameters. In a manifest either a bare name (`loss: ce`) or an
 /// object (`loss: {name: ldam, max_m: 0.5, s: 30}`); resolved, it is always the object with every
 /// parameter present (defaults filled in by ``LossRegistry``).

@@ -42,12 +42,6 @@ public enum Registry {
   /// The registered losses (from ``Methods/LossRegistry``), sorted.
   public static var losses: [String] { LossRegistry.parameters.keys.sorted() }
 
-  /// The classifier a method gets when its manifest does not name one: `normed` for LDAM (the official
-  /// code's `use_norm = loss_type == 'LDAM'`, kaidic/LDAM-DRW `cifar_train.py`), `linear` otherwise.
-  public static func defaultClassifier(forLoss loss: String) -> String {
-    loss == "ldam" ? "normed" : "linear"
-  }
-
   /// Hidden widths of the `mlp` when the manifest gives none: NN's default (`ModelZoo.make`, Models.swift).
   public static let defaultMLPWidths = [512, 512]
 

@@ -118,7 +118,7 @@ extension ManifestReader {
       }
       let classifier =
         o.string("classifier", oneOf: Registry.classifiers, what: "classifier")
-        ?? Registry.defaultClassifier(forLoss: loss.name)
+        ?? MethodSpec.defaultClassifier(forLoss: loss.name)
       methods.append(MethodSpec(id: id, loss: loss, reweight: reweight, sampler: sampler, classifier: classifier))
     }
     return methods

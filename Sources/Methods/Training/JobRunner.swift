@@ -42,7 +42,7 @@ public enum JobRunner {
     }
 
     let method = spec.method
-    let normed = (method.classifier ?? (method.loss.name == "ldam" ? "normed" : "linear")) == "normed"
+    let normed = method.resolvedClassifier == "normed"
     let model: Classifier
     do {
       model = try ModelZoo.make(
