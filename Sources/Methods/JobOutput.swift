@@ -16,22 +16,49 @@ public struct JobOutput: Codable, Hashable, Sendable {
   /// Facts about the data the job saw: the long-tailed subset's fingerprint and the many/medium/few
   /// thresholds used. Strings so they print exactly.
   public var data: [String: String]
+  /// Named series that are not per epoch, each a set of equally long columns by name: certified
+  /// accuracy against radius (`{"radius": …, "accuracy": …}`), set error against k. Left out of the
+  /// encoding when empty.
+  public var series: [String: [String: [Double]]]
 
   enum CodingKeys: String, CodingKey {
-    case overall, curves, reliability, data
+    case overall, curves, reliability, data, series
     case perClass = "per_class"
   }
 
   /// Creates an output.
   public init(
     overall: [String: Double] = [:], perClass: [String: [Double]] = [:],
-    reliability: [String: [Double]] = [:], curves: [String: [Double]] = [:], data: [String: String] = [:]
+    reliability: [String: [Double]] = [:], curves: [String: [Double]] = [:], data: [String: String] = [:],
+    series: [String: [String: [Double]]] = [:]
   ) {
     self.overall = overall
     self.perClass = perClass
     self.reliability = reliability
     self.curves = curves
     self.data = data
+    self.series = series
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      overall: try c.decode([String: Double].self, forKey: .overall),
+      perClass: try c.decode([String: [Double]].self, forKey: .perClass),
+      reliability: try c.decode([String: [Double]].self, forKey: .reliability),
+      curves: try c.decode([String: [Double]].self, forKey: .curves),
+      data: try c.decode([String: String].self, forKey: .data),
+      series: try c.decodeIfPresent([String: [String: [Double]]].self, forKey: .series) ?? [:])
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(overall, forKey: .overall)
+    try c.encode(perClass, forKey: .perClass)
+    try c.encode(reliability, forKey: .reliability)
+    try c.encode(curves, forKey: .curves)
+    try c.encode(data, forKey: .data)
+    if !series.isEmpty { try c.encode(series, forKey: .series) }
   }
 }
 

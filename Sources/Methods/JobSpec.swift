@@ -228,17 +228,46 @@ public struct MethodSpec: Codable, Hashable, Sendable {
   /// `linear` or `normed` (cosine) classifier; nil = the loss's default (`normed` for LDAM, as the
   /// official code's `use_norm = loss_type == 'LDAM'`).
   public var classifier: String?
+  /// Further training-loop components in order (``ComponentRegistry``): per-epoch class weights from
+  /// validation accuracy, a custom step, a post-hoc stage, an extra evaluation. Empty for most rows; an
+  /// empty list is left out of the encoded spec, so it does not change the ids of specs without it.
+  public var components: [ComponentSpec]
+
+  enum CodingKeys: String, CodingKey {
+    case id, loss, reweight, sampler, classifier, components
+  }
 
   /// Creates a spec.
   public init(
     id: String, loss: LossSpec, reweight: ReweightSpec? = nil, sampler: SamplerSpec? = nil,
-    classifier: String? = nil
+    classifier: String? = nil, components: [ComponentSpec] = []
   ) {
     self.id = id
     self.loss = loss
     self.reweight = reweight
     self.sampler = sampler
     self.classifier = classifier
+    self.components = components
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      id: try c.decode(String.self, forKey: .id), loss: try c.decode(LossSpec.self, forKey: .loss),
+      reweight: try c.decodeIfPresent(ReweightSpec.self, forKey: .reweight),
+      sampler: try c.decodeIfPresent(SamplerSpec.self, forKey: .sampler),
+      classifier: try c.decodeIfPresent(String.self, forKey: .classifier),
+      components: try c.decodeIfPresent([ComponentSpec].self, forKey: .components) ?? [])
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(id, forKey: .id)
+    try c.encode(loss, forKey: .loss)
+    try c.encodeIfPresent(reweight, forKey: .reweight)
+    try c.encodeIfPresent(sampler, forKey: .sampler)
+    try c.encodeIfPresent(classifier, forKey: .classifier)
+    if !components.isEmpty { try c.encode(components, forKey: .components) }
   }
 }
 

@@ -118,6 +118,16 @@ let malformedCases: [MalformedCase] = [
   MalformedCase(
     name: "YAML syntax error", yaml: manifest(replacingLine: 9, with: "  name: [cnn-small"),
     code: .syntax, keyPath: "", line: 10),
+  MalformedCase(
+    name: "unknown component", yaml: manifest(replacingLine: 24, with: "    components: [validation-prob]"),
+    code: .unknownName, keyPath: "methods[1].components[0]", line: 24),
+  MalformedCase(
+    name: "unknown component parameter",
+    yaml: manifest(replacingLine: 24, with: "    components: [{name: validation-probe, tau: 1}]"),
+    code: .unknownKey, keyPath: "methods[1].components[0].tau", line: 24),
+  MalformedCase(
+    name: "components not a list", yaml: manifest(replacingLine: 24, with: "    components: validation-probe"),
+    code: .wrongType, keyPath: "methods[1].components", line: 24),
 ]
 
 @Suite("Manifest validation")

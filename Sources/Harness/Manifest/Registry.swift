@@ -39,6 +39,9 @@ public enum Registry {
   /// Profiles a manifest may overlay; a profile it does not overlay runs the base.
   public static let profiles = ["smoke", "default", "paper"]
 
+  /// The registered training-loop components (from ``Methods/ComponentRegistry``), sorted.
+  public static var components: [String] { ComponentRegistry.definitions.keys.sorted() }
+
   /// The registered losses (from ``Methods/LossRegistry``), sorted.
   public static var losses: [String] { LossRegistry.parameters.keys.sorted() }
 

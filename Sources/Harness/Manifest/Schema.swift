@@ -17,7 +17,7 @@ enum Schema {
     "train": ["epochs", "batch_size", "optimizer", "schedule"],
     "train.optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],
     "train.schedule": ["name", "warmup_epochs", "milestones", "gamma"],
-    "method": ["id", "loss", "reweight", "sampler", "classifier"],
+    "method": ["id", "loss", "reweight", "sampler", "classifier", "components"],
     "method.reweight": ["name", "beta", "start_epoch"],
     "method.sampler": ["name", "start_epoch", "beta"],
     "slurm": ["cpus_per_task", "time", "mem"],

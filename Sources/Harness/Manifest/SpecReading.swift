@@ -119,9 +119,71 @@ extension ManifestReader {
       let classifier =
         o.string("classifier", oneOf: Registry.classifiers, what: "classifier")
         ?? MethodSpec.defaultClassifier(forLoss: loss.name)
-      methods.append(MethodSpec(id: id, loss: loss, reweight: reweight, sampler: sampler, classifier: classifier))
+      methods.append(
+        MethodSpec(
+          id: id, loss: loss, reweight: reweight, sampler: sampler, classifier: classifier,
+          components: componentSpecs(o)))
     }
     return methods
+  }
+
+  /// `components: [name, {name: …, key: number-or-word, …}, …]`, each checked against
+  /// ``Methods/ComponentRegistry`` (name, parameter names, number or word, allowed words) and resolved
+  /// with every parameter's default.
+  private func componentSpecs(_ method: ObjectReader) -> [ComponentSpec] {
+    let path = join(method.path, "components")
+    let names = Registry.components
+    let expected = "a list of components (each a name or a mapping with 'name'; \(oneOfText(names)))"
+    guard let node = method.value("components") else { return [] }
+    guard let items = node.items else {
+      report(.wrongType, at: node, path: path, "\(node.typeName) is not a list", expected: expected)
+      return []
+    }
+    var specs: [ComponentSpec] = []
+    for (i, item) in items.enumerated() {
+      let itemPath = "\(path)[\(i)]"
+      if item.entries == nil {
+        if let name = string(item, path: itemPath, oneOf: names, what: "component") {
+          specs.append((try? ComponentRegistry.resolve(ComponentSpec(name: name))) ?? ComponentSpec(name: name))
+        }
+        continue
+      }
+      guard let o = object(item, path: itemPath, schema: nil),
+        let name = o.string("name", required: true, oneOf: names, what: "component"),
+        let definition = ComponentRegistry.definitions[name]
+      else { continue }
+      var params: [String: ParameterValue] = [:]
+      for entry in item.entries ?? [] where entry.key != "name" {
+        let keyPath = join(itemPath, entry.key)
+        guard let defaultValue = definition.parameters[entry.key] else {
+          let known = definition.parameters.keys.sorted()
+          report(
+            .unknownKey, at: entry.value, path: keyPath, "component '\(name)' has no parameter '\(entry.key)'",
+            expected: known.isEmpty ? "no parameters" : "one of: name, \(known.joined(separator: ", "))",
+            line: entry.keyLine)
+          continue
+        }
+        guard let scalar = entry.value.scalar, scalar.kind != .bool else {
+          report(
+            .wrongType, at: entry.value, path: keyPath, "\(entry.value.typeName) is not a number or a word",
+            expected: "a number or a word")
+          continue
+        }
+        let value: ParameterValue = scalar.double.map { .number($0) } ?? .text(scalar.text)
+        if let problem = ComponentRegistry.problem(
+          of: value, key: entry.key, default: defaultValue, definition: definition)
+        {
+          report(
+            .invalidValue, at: entry.value, path: keyPath, "component '\(name)': '\(entry.key)' \(problem)",
+            expected: String(problem.trimmingPrefix("must be ")))
+          continue
+        }
+        params[entry.key] = value
+      }
+      let spec = ComponentSpec(name: name, params: params)
+      specs.append((try? ComponentRegistry.resolve(spec)) ?? spec)
+    }
+    return specs
   }
 
   /// `loss: name` or `loss: {name: …, param: number, …}`, resolved with every parameter's default.

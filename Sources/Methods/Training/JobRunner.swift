@@ -36,6 +36,8 @@ public enum JobRunner {
     let augmentation = try augmentation(spec.dataset.augment, height: images.height)
     let train = try SubsetSource(BatchFiller(set: data.train, normalization: normalization, augmentation: augmentation))
     let test = try SubsetSource(BatchFiller(set: data.test, normalization: normalization))
+    let validation =
+      data.validation.count > 0 ? try SubsetSource(BatchFiller(set: data.validation, normalization: normalization)) : nil
     let trainCounts = data.trainCounts
     guard trainCounts.allSatisfy({ $0 > 0 }) else {
       throw JobFailure(.badSpec, "a class has no training example (counts \(trainCounts)); raise dataset.max_train")
@@ -62,11 +64,13 @@ public enum JobRunner {
     guard o.name == "sgd" else { throw JobFailure(.badSpec, "unknown optimizer '\(o.name)'") }
     let optimizer = SGD(
       learningRate: Float(o.lr), momentum: Float(o.momentum), weightDecay: Float(o.weightDecay), nesterov: o.nesterov)
+    let context = ComponentContext(
+      spec: spec, data: data, trainCounts: trainCounts, normalization: normalization, validation: validation, key: key)
+    let hooks = try hooks(method, context: context)
     let trainer = Trainer(
       model: model, loss: loss, optimizer: optimizer, schedule: try schedule(spec.train),
-      train: train, test: test, epochs: spec.train.epochs, batchSize: spec.train.batchSize,
-      augment: !augmentation.isIdentity, hooks: try hooks(method, trainCounts: trainCounts, labels: data.train.labels),
-      key: key)
+      train: train, test: test, validation: validation, epochs: spec.train.epochs, batchSize: spec.train.batchSize,
+      augment: !augmentation.isIdentity, hooks: hooks, key: key)
     trainer.log = log
     try trainer.run()
 
@@ -102,7 +106,7 @@ public enum JobRunner {
       facts["subset_counts"] = counts.map(String.init).joined(separator: ",")
     }
     if spec.dataset.noise != nil { facts["realised_noise_rate"] = "\(data.realisedNoiseRate)" }
-    return JobOutput(
+    var output = JobOutput(
       overall: overall,
       perClass: [
         "accuracy": metrics.perClassAccuracy, "train_count": trainCounts.map(Double.init),
@@ -113,6 +117,8 @@ public enum JobRunner {
         "count": metrics.reliability.count,
       ],
       curves: trainer.curves, data: facts)
+    try hooks.finish(trainer, output: &output)
+    return output
   }
 
   static func recipe(_ d: DatasetSpec) throws -> DataRecipe {
@@ -171,7 +177,10 @@ public enum JobRunner {
     }
   }
 
-  static func hooks(_ m: MethodSpec, trainCounts: [Int], labels: [Int]) throws -> TrainingHooks {
+  /// The method's hooks in order: re-weighting, re-sampling, then its components.
+  static func hooks(_ m: MethodSpec, context: ComponentContext) throws -> TrainingHooks {
+    let trainCounts = context.trainCounts
+    let labels = context.data.train.labels
     var hooks: [TrainingHooks] = []
     if let r = m.reweight {
       guard r.name == "cb" || r.name == "drw" else { throw JobFailure(.badSpec, "unknown reweight '\(r.name)'") }
@@ -188,6 +197,7 @@ public enum JobRunner {
       let sampler = try EpochSampler(labels: labels, classes: trainCounts.count, scheme: scheme)
       hooks.append(DeferredResampling(sampler: sampler, startEpoch: s.startEpoch))
     }
+    hooks += try ComponentRegistry.make(m.components, context: context)
     return hooks.isEmpty ? NoHooks() : HookChain(hooks)
   }
 }

@@ -26,6 +26,30 @@ public struct StepState {
   public var loss: Double
 }
 
+/// One training mini-batch as the trainer filled it, handed to ``TrainingHooks/trainStep(_:_:)``.
+public struct TrainingBatch {
+  /// The 0-based epoch and the step within it.
+  public var epoch: Int, step: Int
+  /// Positions of the batch's examples in the training source (per-example state lives by position).
+  public var positions: ArraySlice<Int>
+  /// The inputs [B, H, W, C] (normalised, augmented) and the labels as the loss sees them.
+  public var inputs: Tensor, labels: [Int]
+}
+
+/// What a custom step reports back: the batch loss (for the curve and the divergence check) and the
+/// logits the training error is counted on.
+public struct StepOutcome {
+  /// The batch loss.
+  public var loss: Double
+  /// The logits [B, C] of the batch.
+  public var logits: Tensor
+  /// Creates an outcome.
+  public init(loss: Double, logits: Tensor) {
+    self.loss = loss
+    self.logits = logits
+  }
+}
+
 /// Named points of the training loop a method plugs into (DESIGN.md: the trainer owns the loop).
 /// Every hook has a do-nothing default.
 public protocol TrainingHooks: AnyObject {
@@ -34,17 +58,30 @@ public protocol TrainingHooks: AnyObject {
   /// The order in which to visit training examples this epoch (positions into the training source,
   /// possibly with repeats: re-sampling); nil = a uniform shuffle.
   func epochOrder(_ trainer: Trainer, epoch: Int, key: RandomKey) -> [Int]?
+  /// Replaces the standard step (forward, loss, backward, optimiser step) when it returns non-nil:
+  /// mixup, noise or adversarial inputs, per-example meta-weights. The first hook returning non-nil
+  /// wins; it must have updated the parameters. ``Trainer/standardStep(_:labels:)`` is the default.
+  func trainStep(_ trainer: Trainer, _ batch: TrainingBatch) throws -> StepOutcome?
   /// Called after each optimiser step.
   func afterStep(_ trainer: Trainer, _ state: StepState) throws
   /// Called at the end of each epoch, after evaluation.
   func epochEnd(_ trainer: Trainer, epoch: Int) throws
+  /// A post-hoc stage after the last epoch (re-training the classifier, calibration). Returns true when
+  /// it changed the model, so the trainer evaluates the test set again.
+  func afterTraining(_ trainer: Trainer) throws -> Bool
+  /// Adds the component's own results (metrics, per-class vectors, series) to the job's output, after
+  /// the standard metrics are in it.
+  func finish(_ trainer: Trainer, output: inout JobOutput) throws
 }
 
 extension TrainingHooks {
   public func epochStart(_ trainer: Trainer, epoch: Int) throws {}
   public func epochOrder(_ trainer: Trainer, epoch: Int, key: RandomKey) -> [Int]? { nil }
+  public func trainStep(_ trainer: Trainer, _ batch: TrainingBatch) throws -> StepOutcome? { nil }
   public func afterStep(_ trainer: Trainer, _ state: StepState) throws {}
   public func epochEnd(_ trainer: Trainer, epoch: Int) throws {}
+  public func afterTraining(_ trainer: Trainer) throws -> Bool { false }
+  public func finish(_ trainer: Trainer, output: inout JobOutput) throws {}
 }
 
 /// Hooks that do nothing: plain ERM.
@@ -64,8 +101,20 @@ public final class HookChain: TrainingHooks {
     for h in hooks { if let o = h.epochOrder(t, epoch: epoch, key: key) { return o } }
     return nil
   }
+  public func trainStep(_ t: Trainer, _ b: TrainingBatch) throws -> StepOutcome? {
+    for h in hooks { if let o = try h.trainStep(t, b) { return o } }
+    return nil
+  }
   public func afterStep(_ t: Trainer, _ s: StepState) throws { for h in hooks { try h.afterStep(t, s) } }
   public func epochEnd(_ t: Trainer, epoch: Int) throws { for h in hooks { try h.epochEnd(t, epoch: epoch) } }
+  public func afterTraining(_ t: Trainer) throws -> Bool {
+    var changed = false
+    for h in hooks { changed = try h.afterTraining(t) || changed }
+    return changed
+  }
+  public func finish(_ t: Trainer, output: inout JobOutput) throws {
+    for h in hooks { try h.finish(t, output: &output) }
+  }
 }
 
 /// The training loop: SGD over mini-batches with a per-epoch learning rate, evaluation on the test
@@ -85,6 +134,8 @@ public final class Trainer {
   public let schedule: LearningRateSchedule
   /// Training and test data.
   public let train: BatchSource, test: BatchSource
+  /// The held-out validation split, when the dataset has one (CDB, L2RW, CALS, average-k read it).
+  public let validation: BatchSource?
   /// Epochs and batch size.
   public let epochs: Int, batchSize: Int
   /// Whether training batches are augmented.
@@ -93,22 +144,26 @@ public final class Trainer {
   public let hooks: TrainingHooks
   /// The job's key; streams are split from it by purpose.
   public let key: RandomKey
-  /// Per-epoch curves: `train_loss`, `train_error`, `test_error`, `lr`.
-  public private(set) var curves: [String: [Double]] = [:]
+  /// Per-epoch curves: `train_loss`, `train_error`, `test_error`, `lr`, and whatever the hooks add
+  /// (one value per epoch each).
+  public var curves: [String: [Double]] = [:]
   /// The test-set logits of the latest evaluation [N_test, C].
   public let testLogits = Tensor(shape: [0])
   /// Receives a line per epoch.
   public var log: (String) -> Void = { _ in }
 
-  private let batchInputs = Tensor(shape: [0]), lossGradient = Tensor(shape: [0])
+  /// The gradient of the loss with respect to the logits, reused by ``standardStep(_:labels:)``.
+  public let lossGradient = Tensor(shape: [0])
+  private let batchInputs = Tensor(shape: [0])
   private var batchLabels: [Int] = []
 
   /// A trainer; nothing runs until ``run()``.
   public init(
     model: Classifier, loss: ClassificationLoss, optimizer: SGD, schedule: LearningRateSchedule,
-    train: BatchSource, test: BatchSource, epochs: Int, batchSize: Int, augment: Bool,
+    train: BatchSource, test: BatchSource, validation: BatchSource? = nil, epochs: Int, batchSize: Int, augment: Bool,
     hooks: TrainingHooks = NoHooks(), key: RandomKey
   ) {
+    self.validation = validation
     self.model = model
     self.loss = loss
     self.optimizer = optimizer
@@ -144,14 +199,15 @@ public final class Trainer {
       while start < order.count {
         let end = Swift.min(start + batchSize, order.count)
         train.fill(order[start..<end], into: batchInputs, labels: &batchLabels, augment: &augmentStream)
-        let logits = model.forward(batchInputs, training: true)
-        let value = loss.loss(logits: logits, targets: batchLabels, gradient: lossGradient)
+        let batch = TrainingBatch(
+          epoch: epoch, step: step, positions: order[start..<end], inputs: batchInputs, labels: batchLabels)
+        let (value, logits) =
+          try hooks.trainStep(self, batch).map { ($0.loss, $0.logits) }
+          ?? standardStep(batchInputs, labels: batchLabels, parameters: parameters)
         guard value.isFinite else {
           throw JobFailure(.nonFiniteLoss, "loss is \(value) at epoch \(epoch), step \(step)")
         }
         wrong += misclassified(logits, batchLabels)
-        _ = model.backward(lossGradient)
-        optimizer.step(parameters)
         try hooks.afterStep(
           self,
           StepState(epoch: epoch, step: step, inputs: batchInputs, labels: batchLabels, logits: logits, loss: value))
@@ -170,6 +226,20 @@ public final class Trainer {
       )
       try hooks.epochEnd(self, epoch: epoch)
     }
+    if try hooks.afterTraining(self) { evaluate(test, into: testLogits) }
+  }
+
+  /// The standard step: forward in training mode, the loss and its logit gradient, backward, one
+  /// optimiser step over `parameters` (default: all of the model's). Returns the loss and the logits
+  /// (the model's output buffer, valid until its next forward).
+  @discardableResult
+  public func standardStep(_ inputs: Tensor, labels: [Int], parameters: [Parameter]? = nil) -> (Double, Tensor) {
+    let logits = model.forward(inputs, training: true)
+    let value = loss.loss(logits: logits, targets: labels, gradient: lossGradient)
+    guard value.isFinite else { return (value, logits) }
+    _ = model.backward(lossGradient)
+    optimizer.step(parameters ?? model.parameters)
+    return (value, logits)
   }
 
   /// Computes the logits of every example of `source` in evaluation mode into `out`; returns the
