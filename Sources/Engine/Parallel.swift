@@ -1,7 +1,9 @@
 import Dispatch
+import Synchronization
 
-/// The engine's own data parallelism: a parallel-for over `DispatchQueue.concurrentPerform` with a
-/// process-wide thread count.
+/// The engine's own data parallelism: a parallel-for over a persistent ``WorkerPool`` (spinning, then
+/// parked helper threads; `DispatchQueue.concurrentPerform` when the pool is busy) with a process-wide
+/// thread count.
 ///
 /// OpenBLAS always runs single-threaded inside this process (see ``BLAS/ensureProcessThreads(_:)``);
 /// layers split their work — GEMM rows, image chunks, elementwise ranges — over ``threads`` workers,
@@ -40,6 +42,11 @@ public enum Parallel {
     let workers = Swift.min(threads, count)
     if workers <= 1 {
       for i in 0..<count { body(i) }
+      return
+    }
+    if let pool = PoolRegistry.acquire(workers: workers) {
+      pool.run(workers: workers, count: count, body)
+      PoolRegistry.release()
       return
     }
     withoutActuallyEscaping(body) { body in
@@ -92,6 +99,28 @@ public enum Parallel {
   public static func elementwise(count: Int, _ body: (Range<Int>) -> Void) {
     chunks(count: count, grain: elementwiseGrain) { _, r in body(r) }
   }
+}
+
+/// The process's ``WorkerPool``: one region at a time uses it; a region that finds it busy (tests run
+/// side by side in one process) or needing more workers than it has runs on `concurrentPerform` instead
+/// — same split, same results.
+private enum PoolRegistry {
+  private static let busy = Atomic<Bool>(false)
+  nonisolated(unsafe) private static var pool: WorkerPool?
+
+  /// The pool, reserved for the caller, or nil.
+  static func acquire(workers: Int) -> WorkerPool? {
+    guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return nil }
+    if pool == nil { pool = WorkerPool(helpers: Swift.max(workers - 1, Parallel.threads - 1)) }
+    guard let pool, pool.helpers >= workers - 1 else {
+      busy.store(false, ordering: .releasing)
+      return nil
+    }
+    return pool
+  }
+
+  /// Gives the pool back.
+  static func release() { busy.store(false, ordering: .releasing) }
 }
 
 /// Carries a non-`Sendable` value into the workers of a parallel region (they only read it; the

@@ -13,6 +13,29 @@ struct ParallelTests {
     #expect((0..<count).allSatisfy { hits[$0] == 1 })
   }
 
+  /// Thousands of back-to-back regions, some from several test threads at once (one of them gets the
+  /// worker pool, the others fall back): every index of every region runs exactly once, and a region
+  /// returns only after all of its indices ran.
+  @Test func backToBackRegionsFromSeveralThreads() async {
+    await withTaskGroup(of: Bool.self) { group in
+      for caller in 0..<3 {
+        group.addTask {
+          let count = 5 + caller
+          let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+          defer { hits.deallocate() }
+          var ok = true
+          for region in 0..<3000 {
+            hits.initialize(repeating: 0, count: count)
+            Parallel.for(count: count, threads: 2 + region % 2) { hits[$0] += 1 }
+            ok = ok && (0..<count).allSatisfy { hits[$0] == 1 }
+          }
+          return ok
+        }
+      }
+      for await ok in group { #expect(ok) }
+    }
+  }
+
   @Test func oneThreadRunsInlineInOrder() {
     var order: [Int] = []
     Parallel.for(count: 20, threads: 1) { order.append($0) }
