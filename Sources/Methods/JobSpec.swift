@@ -285,19 +285,23 @@ extension MethodSpec {
 /// A loss by name with numeric hyper-parameters. In a manifest either a bare name (`loss: ce`) or an
 /// object (`loss: {name: ldam, max_m: 0.5, s: 30}`); resolved, it is always the object with every
 /// parameter present (defaults filled in by ``LossRegistry``).
-public struct LossSpec: Codable, Hashable, Sendable {
-  /// The loss's registered name.
+public typealias LossSpec = NamedSpec<Double>
+
+/// Something registered by name with parameters (a loss, a component). It decodes from a bare name or
+/// from an object `{name: …, key: value, …}`, and encodes as the object with sorted keys.
+public struct NamedSpec<Value: Codable & Hashable & Sendable>: Codable, Hashable, Sendable {
+  /// The registered name.
   public var name: String
-  /// Its hyper-parameters by manifest key.
-  public var params: [String: Double]
+  /// The parameters by manifest key.
+  public var params: [String: Value]
 
   /// Creates a spec.
-  public init(name: String, params: [String: Double] = [:]) {
+  public init(name: String, params: [String: Value] = [:]) {
     self.name = name
     self.params = params
   }
 
-  struct Key: CodingKey {
+  private struct Key: CodingKey {
     var stringValue: String
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
@@ -311,9 +315,9 @@ public struct LossSpec: Codable, Hashable, Sendable {
     }
     let c = try decoder.container(keyedBy: Key.self)
     let name = try c.decode(String.self, forKey: Key(stringValue: "name"))
-    var params: [String: Double] = [:]
+    var params: [String: Value] = [:]
     for key in c.allKeys where key.stringValue != "name" {
-      params[key.stringValue] = try c.decode(Double.self, forKey: key)
+      params[key.stringValue] = try c.decode(Value.self, forKey: key)
     }
     self.init(name: name, params: params)
   }

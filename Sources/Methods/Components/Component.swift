@@ -48,38 +48,9 @@ public enum ParameterValue: Codable, Hashable, Sendable, CustomStringConvertible
 /// A training-loop component by name with its parameters. In a manifest an entry of a method's
 /// `components` list, either a bare name (`certify`) or an object (`{name: cdb-w, tau: dynamic}`);
 /// resolved, every parameter is present (defaults filled in by ``ComponentRegistry``).
-public struct ComponentSpec: Codable, Hashable, Sendable {
-  /// The component's registered name.
-  public var name: String
-  /// Its parameters by manifest key.
-  public var params: [String: ParameterValue]
+public typealias ComponentSpec = NamedSpec<ParameterValue>
 
-  /// Creates a spec.
-  public init(name: String, params: [String: ParameterValue] = [:]) {
-    self.name = name
-    self.params = params
-  }
-
-  public init(from decoder: Decoder) throws {
-    if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
-      self.init(name: name)
-      return
-    }
-    let c = try decoder.container(keyedBy: LossSpec.Key.self)
-    let name = try c.decode(String.self, forKey: LossSpec.Key(stringValue: "name"))
-    var params: [String: ParameterValue] = [:]
-    for key in c.allKeys where key.stringValue != "name" {
-      params[key.stringValue] = try c.decode(ParameterValue.self, forKey: key)
-    }
-    self.init(name: name, params: params)
-  }
-
-  public func encode(to encoder: Encoder) throws {
-    var c = encoder.container(keyedBy: LossSpec.Key.self)
-    try c.encode(name, forKey: LossSpec.Key(stringValue: "name"))
-    for (k, v) in params.sorted(by: { $0.key < $1.key }) { try c.encode(v, forKey: LossSpec.Key(stringValue: k)) }
-  }
-
+extension NamedSpec where Value == ParameterValue {
   /// The number `key`, or a ``JobFailure`` naming the component when it is missing, a word, or fails `valid`.
   public func number(
     _ key: String, _ valid: (Double) -> Bool = { $0.isFinite }, expected: String = "a number"
