@@ -114,9 +114,13 @@ struct RunnerTests {
       #expect(store.failure(for: job)?.reason?.code == "non-finite-loss")
       #expect(!store.isDone(job))
     }
-    // A rerun retries only the failed jobs.
+    // A diverged loss is the spec's outcome: a rerun keeps it (exit 0) and runs nothing…
     let rerun = await runner(store, InProcessExecutor(train: fakeTrain(counter: counter))).run(jobs)
-    #expect(rerun.count(.done) == failed.count && rerun.exitCode == 0)
+    #expect(rerun.count(.failedEarlier) == failed.count && rerun.count(.cached) == jobs.count - failed.count)
+    #expect(rerun.exitCode == 0 && rerun.count(.done) == 0)
+    // …and --force reruns it.
+    let forced = await runner(store, InProcessExecutor(train: fakeTrain(counter: counter)), force: true).run(jobs)
+    #expect(forced.count(.done) == jobs.count && forced.exitCode == 0)
     #expect(failed.allSatisfy { store.failure(for: $0) == nil && store.isDone($0) })
   }
 

@@ -75,6 +75,9 @@ public final class ConsoleProgress: RunProgress {
     var parts = [
       "\(summary.count(.done)) done", "\(summary.count(.cached)) cached", "\(summary.count(.failed)) failed",
     ]
+    if summary.count(.failedEarlier) > 0 {
+      parts.append("\(summary.count(.failedEarlier)) diverged in an earlier run (--force reruns them)")
+    }
     if summary.count(.doneElsewhere) > 0 { parts.append("\(summary.count(.doneElsewhere)) done by another runner") }
     if summary.interrupted { parts.append("interrupted: \(summary.count(.interrupted)) not run (rerun to resume)") }
     write(parts.joined(separator: ", ") + "\n")

@@ -17,6 +17,9 @@ public struct ExecutionRequest: Sendable {
   public var logPath: String
   /// Called with each output line of the job (for `--verbose`).
   public var onLine: @Sendable (String) -> Void
+  /// Whether the run is stopping; an executor asks it once the worker is registered, so a stop that
+  /// raced the spawn (and missed it in ``JobExecutor/cancelAll()``) still reaches the worker.
+  public var isCancelled: @Sendable () -> Bool = { false }
 }
 
 /// How an execution ended.
@@ -120,6 +123,7 @@ public final class ProcessExecutor: JobExecutor, Sendable {
     }
     let pid = process.processIdentifier
     running.withLock { $0[pid] = 1 }
+    if request.isCancelled() { kill(pid, SIGTERM) }
     // The write end belongs to the child now; EOF on the read end means it (and its children) closed it.
     try? pipe.fileHandleForWriting.close()
     var pending = Data()

@@ -1,4 +1,5 @@
 import Foundation
+import Methods
 import Synchronization
 
 /// Options of a run (`replicate all|run`).
@@ -28,6 +29,9 @@ public enum JobStatus: String, Sendable {
   case doneElsewhere = "done-elsewhere"
   /// It failed (here or in the runner that held its lock); a failure file says why.
   case failed
+  /// An earlier run recorded that its loss diverged — an outcome of the spec, like a result, so it is not
+  /// rerun without `--force` and does not fail this run; reports list it.
+  case failedEarlier = "failed-earlier"
   /// It was stopped by an interrupt; it has neither a result nor a new failure file.
   case interrupted
 }
@@ -102,7 +106,13 @@ public final class Runner: Sendable {
     var statuses: [String: JobStatus] = [:]
     var toRun: [PlannedJob] = []
     for job in unique {
-      if !options.force && store.isDone(job) { statuses[job.id] = .cached } else { toRun.append(job) }
+      if !options.force && store.isDone(job) {
+        statuses[job.id] = .cached
+      } else if !options.force, store.failure(for: job)?.reason?.code == JobFailure.Code.nonFiniteLoss.rawValue {
+        statuses[job.id] = .failedEarlier
+      } else {
+        toRun.append(job)
+      }
     }
     progress.begin(total: unique.count, cached: statuses.count, parallel: min(options.jobs, max(1, toRun.count)))
 
@@ -165,7 +175,7 @@ public final class Runner: Sendable {
     let started = Date()
     let request = ExecutionRequest(
       store: store, force: options.force, lockToken: lock.token, logPath: store.logPath(job),
-      onLine: { [progress] line in progress.output(job, line: line) })
+      onLine: { [progress] line in progress.output(job, line: line) }, isCancelled: { [self] in isStopping })
     let outcome = await executor.execute(job, request: request)
     let seconds = Date().timeIntervalSince(started)
 
