@@ -116,7 +116,8 @@ public final class UniMixStep: TrainingHooks {
     name: "unimix", parameters: ["alpha": .number(0.8), "tau": .text("auto"), "stop_epoch": .text("never")],
     choices: ["tau": ["auto"], "stop_epoch": ["never"]], numberAllowed: ["tau", "stop_epoch"]
   ) { spec, context in
-    let tau = spec.params["tau"]?.text == "auto" ? configTau(classes: context.trainCounts.count) : try spec.number("tau")
+    let tau =
+      spec.params["tau"]?.text == "auto" ? configTau(classes: context.trainCounts.count) : try spec.number("tau")
     return UniMixStep(
       classCounts: context.trainCounts, alpha: try spec.number("alpha", { $0 > 0 && $0.isFinite }, expected: "> 0"),
       tau: tau, stopEpoch: try stopEpoch(spec), key: context.key.split("unimix"))
@@ -154,7 +155,8 @@ public final class UniMixStep: TrainingHooks {
         UniMix.Factor(count1: classCounts[labels[i]], count2: classCounts[labels[partners[i]]], alpha: alpha)
           .sample(&stream))
     }
-    return try mixer.step(trainer, batch, partners: partners, inputLambdas: lambdas, targetLambdas: lambdas, by: "unimix")
+    return try mixer.step(
+      trainer, batch, partners: partners, inputLambdas: lambdas, targetLambdas: lambdas, by: "unimix")
   }
 
   /// `stop_epoch`: `never` → nil, else a whole number ≥ 0.
