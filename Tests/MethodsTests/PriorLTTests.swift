@@ -7,30 +7,9 @@ import _ReplicateTestSupport
 @testable import Methods
 
 /// Gaussian blobs with a long-tailed class profile: class c has `counts[c]` examples.
-final class TailedBlobs: BatchSource {
-  let labels: [Int]
-  let classes: Int
-  let exampleShape = [4, 4, 1]
-  var count: Int { labels.count }
-  let pixels: [Float]
-  init(counts: [Int], seed: UInt64) {
-    classes = counts.count
-    labels = counts.enumerated().flatMap { c, n in Array(repeating: c, count: n) }
-    var s = RandomKey(seed: seed).stream()
-    var p = [Float](repeating: 0, count: labels.count * 16)
-    for (i, y) in labels.enumerated() {
-      for j in 0..<16 { p[i * 16 + j] = s.nextNormal() * 0.5 + (j % classes == y ? 1.5 : 0) }
-    }
-    pixels = p
-  }
-  func fill(_ positions: ArraySlice<Int>, into x: Tensor, labels y: inout [Int], augment: inout RandomStream?) {
-    x.resize([positions.count, 4, 4, 1])
-    y.removeAll(keepingCapacity: true)
-    for (r, i) in positions.enumerated() {
-      for j in 0..<16 { x[r * 16 + j] = pixels[i * 16 + j] }
-      y.append(labels[i])
-    }
-  }
+func tailedBlobs(counts: [Int], seed: UInt64) -> BlobSource {
+  BlobSource(
+    labels: counts.enumerated().flatMap { c, n in Array(repeating: c, count: n) }, classes: counts.count, seed: seed)
 }
 
 /// Cross-entropy that records what the mixing step handed it.
@@ -65,7 +44,7 @@ func tailedTrainer(
   model.initialize(.torchDefault, key: key.split("init"))
   return Trainer(
     model: model, loss: loss, optimizer: SGD(learningRate: 0.1, momentum: 0.9),
-    schedule: .constant(base: 0.1, warmup: 0), train: TailedBlobs(counts: tailCounts, seed: 1),
+    schedule: .constant(base: 0.1, warmup: 0), train: tailedBlobs(counts: tailCounts, seed: 1),
     test: BlobSource(count: 40, classes: 4, seed: 2), epochs: epochs, batchSize: 16, augment: false, hooks: hooks,
     key: key)
 }
