@@ -12,11 +12,15 @@ final class BlobSource: BatchSource {
   let labels: [Int]
   let exampleShape = [4, 4, 1]
   let pixels: [Float]
-  init(count: Int, classes: Int, seed: UInt64) {
-    self.count = count
+  convenience init(count: Int, classes: Int, seed: UInt64) {
+    self.init(labels: (0..<count).map { $0 % classes }, classes: classes, seed: seed)
+  }
+  /// Blobs with the given labels (e.g. a long-tailed profile).
+  init(labels: [Int], classes: Int, seed: UInt64) {
+    self.count = labels.count
     self.classes = classes
+    self.labels = labels
     var s = RandomKey(seed: seed).stream()
-    labels = (0..<count).map { $0 % classes }
     var p = [Float](repeating: 0, count: count * 16)
     for i in 0..<count {
       for j in 0..<16 { p[i * 16 + j] = s.nextNormal() * 0.5 + (j % classes == labels[i] ? 1.5 : 0) }

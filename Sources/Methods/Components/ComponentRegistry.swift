@@ -6,11 +6,19 @@
 /// | name | what it does | defined in |
 /// |---|---|---|
 /// | `validation-probe` | records validation top-1 error per epoch (a curve), a test of the plumbing | ``ValidationProbe`` |
+/// | `unimix` | UniMix input mixing (tail-favoured factor, partner sampler; α = 1, τ = 0 is mixup) | ``UniMixStep`` |
+/// | `remix` | Remix: mixup with the label weight moved to the minority class | ``RemixStep`` |
+/// | `best-epoch` | best-over-epochs test top-1 error and the ECE of that epoch (Prior-LT's headline) | ``BestEpoch`` |
+/// | `ladc` | label-aware distribution calibration: calibrated feature sampling, re-trained classifier | ``LADCStage`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
     uniqueKeysWithValues: [
-      ValidationProbe.definition
+      ValidationProbe.definition,
+      UniMixStep.definition,
+      RemixStep.definition,
+      BestEpoch.definition,
+      LADCStage.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).
