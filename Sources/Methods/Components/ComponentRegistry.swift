@@ -6,11 +6,19 @@
 /// | name | what it does | defined in |
 /// |---|---|---|
 /// | `validation-probe` | records validation top-1 error per epoch (a curve), a test of the plumbing | ``ValidationProbe`` |
+/// | `l2rw` | per-example weights from the clean-set meta-gradient (custom step) | ``LearningToReweight`` |
+/// | `cals` | CE + class-wise augmented-Lagrangian penalty, multipliers from the validation split | ``CALSTraining`` |
+/// | `best-validation` | keeps the epoch with the best validation top-1; classwise ECE | ``BestValidationSelection`` |
+/// | `susceptibility` | ζ: a random-label probe step per epoch, undone; memorisation curves | ``Susceptibility`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
     uniqueKeysWithValues: [
-      ValidationProbe.definition
+      ValidationProbe.definition,
+      LearningToReweight.definition,
+      CALSTraining.definition,
+      BestValidationSelection.definition,
+      Susceptibility.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).
