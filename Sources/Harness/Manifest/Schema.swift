@@ -10,7 +10,9 @@ enum Schema {
 
   /// Keys of each mapping by its schema path (`method` stands for every entry of `methods`).
   static let objects: [String: [String]] = [
-    "dataset": ["name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed", "classes"],
+    "dataset": [
+      "name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed", "classes",
+    ],
     "dataset.imbalance": ["profile", "ratio"],
     "dataset.noise": ["kind", "rate", "generator", "seed", "map"],
     "model": ["name", "widths", "init"],

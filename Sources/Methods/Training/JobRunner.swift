@@ -152,8 +152,8 @@ public enum JobRunner {
       noise = .init(kind: kind, rate: n.rate, generator: generator)
     }
     return DataRecipe(
-      seed: d.seed, classes: d.classes, validationPerClass: d.validationPerClass ?? 0, imbalance: imbalance, noise: noise,
-      maxTrain: d.maxTrain, maxTest: d.maxTest)
+      seed: d.seed, classes: d.classes, validationPerClass: d.validationPerClass ?? 0, imbalance: imbalance,
+      noise: noise, maxTrain: d.maxTrain, maxTest: d.maxTest)
   }
 
   /// `none`; `crop`: random crop with zero padding (4 px for 32-px images as CIFAR's
