@@ -110,10 +110,7 @@ public final class CALSPenalty {
     var constraintTotal = 0.0
     for i in 0..<n {
       let x = logits.pointer + i * c
-      var m = -Float.infinity
-      for j in 0..<c { m = Swift.max(m, x[j]) }
-      var ties = 0
-      for j in 0..<c where x[j] == m { ties += 1 }
+      let (m, ties) = rowMax(x, count: c)
       var derivativeSum = 0.0
       let g = gradient.map { $0.pointer + i * c }
       for j in 0..<c {
@@ -147,8 +144,7 @@ public final class CALSPenalty {
     precondition(c == lambdas.count, "\(c) logits per row for \(lambdas.count) classes")
     for i in 0..<n {
       let x = logits.pointer + i * c
-      var m = -Float.infinity
-      for j in 0..<c { m = Swift.max(m, x[j]) }
+      let m = rowMax(x, count: c).max
       for j in 0..<c {
         let h = constraint(Double(x[j]), rowMax: Double(m))
         let dp = kind.evaluate(h, lambda: lambdas[j], rho: rhos[j]).derivative
@@ -180,4 +176,156 @@ public final class CALSPenalty {
     }
     previousConstraints = current
   }
+}
+
+/// The CALS training loop (`DistributedLagrangianTrainer` in by-liu/CALS): every step minimises
+/// CE + ``CALSPenalty/penalty(logits:gradient:)`` with λ, ρ fixed; after every epoch a pass over the
+/// validation split (evaluation mode) sets λ_k to the mean clamped PHR derivative of class k
+/// (`lambd_step` 1) and raises ρ where the class's mean constraint did not shrink (every `rho_step`
+/// epochs).
+///
+/// Curves: `cals_lambda_mean`, `cals_lambda_max` (after each update); per-class vectors `cals_lambda`
+/// and `cals_rho` (final). Not followed: the official trainer's gradient-norm clipping (2.0) and AMP
+/// (the CE and MbLS baselines here run without them too, so the comparison stays like for like).
+///
+/// **References:** by-liu/CALS `calibrate/engine/distributed_lagrangian_trainer.py`,
+/// `calibrate/lagrangian/aug_lagrangian_class.py`, `configs/lag/aug_lagrangian_class.yaml`.
+public final class CALSTraining: TrainingHooks {
+  /// The registry entry `cals`: `margin` 10 (the README runs; the config says 20), `penalty` `phr`,
+  /// `normalize` 1, `lambda_min` 1e-6, `lambda_max` 1e6, `rho_min` 1, `rho_max` 10, `rho_step` 10,
+  /// `gamma` 1.2, `tao` 0.9 (`configs/lag/aug_lagrangian_class.yaml`).
+  public static let definition = ComponentDefinition(
+    name: "cals",
+    parameters: [
+      "margin": .number(10), "penalty": .text("phr"), "normalize": .number(1), "lambda_min": .number(1e-6),
+      "lambda_max": .number(1e6), "rho_min": .number(1), "rho_max": .number(10), "rho_step": .number(10),
+      "gamma": .number(1.2), "tao": .number(0.9),
+    ],
+    choices: ["penalty": CALSPenalty.Kind.allCases.map(\.rawValue)]
+  ) { spec, context in
+    let validation = try context.requireValidation(for: "cals")
+    let positive: (Double) -> Bool = { $0 > 0 && $0.isFinite }
+    let penalty = CALSPenalty(
+      classes: context.data.train.classes, margin: try spec.number("margin", positive, expected: "> 0"),
+      kind: CALSPenalty.Kind(rawValue: try spec.text("penalty"))!, normalize: try spec.number("normalize") != 0,
+      lambdaMin: try spec.number("lambda_min"), lambdaMax: try spec.number("lambda_max"),
+      rhoMin: try spec.number("rho_min", positive, expected: "> 0"),
+      rhoMax: try spec.number("rho_max", positive, expected: "> 0"),
+      rhoStep: try spec.integer("rho_step"), rhoGrowth: try spec.number("gamma"),
+      rhoTolerance: try spec.number("tao"))
+    return CALSTraining(penalty: penalty, validation: validation)
+  }
+
+  /// The penalty with its multipliers.
+  public let penalty: CALSPenalty
+  private let validation: BatchSource
+  private let penaltyGradient = Tensor(shape: [0])
+  private let validationLogits = Tensor(shape: [0])
+
+  /// The training loop around `penalty`, updated from `validation`.
+  public init(penalty: CALSPenalty, validation: BatchSource) {
+    self.penalty = penalty
+    self.validation = validation
+  }
+
+  public func trainStep(_ trainer: Trainer, _ batch: TrainingBatch) throws -> StepOutcome? {
+    let logits = trainer.model.forward(batch.inputs, training: true)
+    let gradient = trainer.lossGradient
+    let ce = trainer.loss.loss(logits: logits, targets: batch.labels, gradient: gradient)
+    let (value, _) = penalty.penalty(logits: logits, gradient: penaltyGradient)
+    let (g, p) = (gradient.pointer, penaltyGradient.pointer)
+    for k in 0..<gradient.count { g[k] += p[k] }
+    if (ce + value).isFinite {
+      _ = trainer.model.backward(gradient)
+      trainer.optimizer.step(trainer.model.parameters)
+    }
+    return StepOutcome(loss: ce + value, logits: logits)
+  }
+
+  public func epochEnd(_ trainer: Trainer, epoch: Int) throws {
+    trainer.evaluate(validation, into: validationLogits)
+    penalty.resetMultiplierUpdate()
+    penalty.accumulateMultiplierUpdate(logits: validationLogits)
+    penalty.setMultipliers()
+    penalty.updatePenaltyParameters(epoch: epoch)
+    trainer.curves["cals_lambda_mean", default: []].append(penalty.lambdas.reduce(0, +) / Double(penalty.lambdas.count))
+    trainer.curves["cals_lambda_max", default: []].append(penalty.lambdas.max() ?? 0)
+  }
+
+  public func finish(_ trainer: Trainer, output: inout JobOutput) throws {
+    output.perClass["cals_lambda"] = penalty.lambdas
+    output.perClass["cals_rho"] = penalty.rhos
+  }
+}
+
+/// Model selection by the best validation top-1 (CALS's protocol, `best_acc` checkpoint): after every
+/// epoch the validation error is measured; the parameters (and running statistics) of the first epoch
+/// with the lowest error are kept and restored after training, and the test set is evaluated on them.
+/// Also adds the test set's classwise ECE (`classwise_ece`, percent; ``classwiseECE(logits:labels:bins:)``)
+/// and records the chosen epoch (`selected_epoch`, 1-based; the fact `epoch_rule`).
+public final class BestValidationSelection: TrainingHooks {
+  /// The registry entry `best-validation`, no parameters.
+  public static let definition = ComponentDefinition(name: "best-validation") { _, context in
+    BestValidationSelection(
+      validation: try context.requireValidation(for: "best-validation"), testLabels: context.data.test.labels)
+  }
+
+  private let validation: BatchSource
+  private let testLabels: [Int]
+  private let logits = Tensor(shape: [0])
+  private var best: (error: Double, epoch: Int, snapshot: ModelSnapshot)?
+
+  /// Selection on `validation`; `testLabels` for the classwise ECE.
+  public init(validation: BatchSource, testLabels: [Int]) {
+    self.validation = validation
+    self.testLabels = testLabels
+  }
+
+  public func epochEnd(_ trainer: Trainer, epoch: Int) throws {
+    let error = trainer.evaluate(validation, into: logits)
+    trainer.curves["validation_error", default: []].append(error)
+    if best == nil || error < best!.error { best = (error, epoch, ModelSnapshot(trainer.model)) }
+  }
+
+  public func afterTraining(_ trainer: Trainer) throws -> Bool {
+    guard let best else { return false }
+    best.snapshot.restore(trainer.model)
+    return true
+  }
+
+  public func finish(_ trainer: Trainer, output: inout JobOutput) throws {
+    if let best {
+      output.overall["selected_epoch"] = Double(best.epoch + 1)
+      output.overall["validation_error"] = best.error
+      output.data["epoch_rule"] = "best validation top-1 (epoch \(best.epoch + 1))"
+    }
+    output.overall["classwise_ece"] = 100 * classwiseECE(logits: trainer.testLogits, labels: testLabels)
+  }
+}
+
+/// Classwise ECE (by-liu/CALS `calibrate/evaluation/metrics.py` `ClasswiseECELoss`): for each class k,
+/// the ECE of the predicted probability p_ik against the indicator [y_i = k] over all examples, with
+/// `bins` equal-width bins right-closed (lo, hi]; the mean over classes. A fraction in [0, 1].
+public func classwiseECE(logits: Tensor, labels: [Int], bins: Int = 15) -> Double {
+  let n = logits.rows
+  let c = logits.rowSize
+  guard n > 0, c > 0 else { return .nan }
+  var confidence = [Double](repeating: 0, count: c * bins)
+  var hits = [Double](repeating: 0, count: c * bins)
+  var counts = [Double](repeating: 0, count: c * bins)
+  for i in 0..<n {
+    let z = logits.pointer + i * c
+    let lse = rowLogSumExp(z, count: c)
+    for j in 0..<c {
+      let p = exp64(Double(z[j]) - lse)
+      guard p > 0 else { continue }
+      let b = Swift.min(Int((p * Double(bins)).rounded(.up)) - 1, bins - 1)
+      confidence[j * bins + b] += p
+      hits[j * bins + b] += labels[i] == j ? 1 : 0
+      counts[j * bins + b] += 1
+    }
+  }
+  var total = 0.0
+  for k in 0..<(c * bins) where counts[k] > 0 { total += Swift.abs(confidence[k] - hits[k]) / Double(n) }
+  return total / Double(c)
 }

@@ -50,19 +50,25 @@ public struct DatasetSpec: Codable, Hashable, Sendable {
   public var augment: String
   /// The dataset seed: the long-tailed subset and injected noise depend on it only.
   public var seed: Int
+  /// The original classes to keep, relabelled 0..<k in this order (nil: all), e.g. L2RW's two-class
+  /// imbalance `[4, 2]` (Fashion-MNIST coat → 0, pullover → 1). Left out of the spec when nil.
+  public var classes: [Int]?
 
   enum CodingKeys: String, CodingKey {
     case name, imbalance, noise, augment, seed
     case maxTrain = "max_train"
     case maxTest = "max_test"
     case validationPerClass = "validation_per_class"
+    case classes
   }
 
   /// Creates a spec.
   public init(
     name: String, imbalance: ImbalanceSpec? = nil, noise: NoiseSpec? = nil, maxTrain: Int? = nil,
-    maxTest: Int? = nil, validationPerClass: Int? = nil, augment: String = "none", seed: Int = 0
+    maxTest: Int? = nil, validationPerClass: Int? = nil, augment: String = "none", seed: Int = 0,
+    classes: [Int]? = nil
   ) {
+    self.classes = classes
     self.name = name
     self.imbalance = imbalance
     self.noise = noise

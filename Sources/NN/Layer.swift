@@ -54,6 +54,34 @@ extension Layer {
   public var parameters: [Parameter] { [] }
 }
 
+/// A layer holding state that is not a parameter but changes in training (BatchNorm's running mean
+/// and variance); probes that take a step and undo it save and restore these tensors with the weights.
+public protocol StatefulLayer: Layer {
+  /// The non-parameter tensors training changes, in a fixed order.
+  var runningStatistics: [Tensor] { get }
+}
+
+extension BatchNorm: StatefulLayer {
+  public var runningStatistics: [Tensor] { [runningMean, runningVar] }
+}
+
+extension Sequential: StatefulLayer {
+  public var runningStatistics: [Tensor] {
+    layers.flatMap { ($0 as? StatefulLayer)?.runningStatistics ?? [] }
+  }
+}
+
+extension BasicBlock: StatefulLayer {
+  public var runningStatistics: [Tensor] { bn1.runningStatistics + bn2.runningStatistics }
+}
+
+extension Classifier {
+  /// Every running statistic of the backbone and head (BatchNorm means and variances), in a fixed order.
+  public var runningStatistics: [Tensor] {
+    features.runningStatistics + ((head as? StatefulLayer)?.runningStatistics ?? [])
+  }
+}
+
 /// Fills `weight` per `scheme` for a layer with the given fan-in, and `bias` (if any) with PyTorch's
 /// default U(±1/√fan_in).
 func initializeWeights(

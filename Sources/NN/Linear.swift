@@ -17,6 +17,12 @@ public final class Linear: Layer {
   private let dx = Tensor(shape: [0])
   private let dyMasked = Tensor(shape: [0])
 
+  /// The input of the latest forward pass [N, in] (per-example gradient methods such as L2RW read it).
+  public var lastInput: Tensor? { input }
+  /// ∂loss/∂(pre-activation output) [N, out] of the latest backward pass (after the fused ReLU's mask):
+  /// with ``lastInput`` A and this Δ, the weight gradient is AᵀΔ and example i contributes a_i δ_iᵀ.
+  public private(set) var lastOutputGradient: Tensor?
+
   /// A linear layer `inputSize → outputSize`.
   public init(_ inputSize: Int, _ outputSize: Int, bias: Bool = true, fusedReLU: Bool = false) {
     self.inputSize = inputSize
@@ -78,6 +84,7 @@ public final class Linear: Layer {
       }
       dy = dyMasked
     }
+    lastOutputGradient = dy
     // dW = xᵀ·dy, db = Σ_rows dy, dx = dy·Wᵀ; each split over the output (no cross-worker sums).
     BLAS.parallelGemm(
       transA: true, m: inputSize, n: outputSize, k: n, x.pointer, lda: inputSize, dy.pointer,

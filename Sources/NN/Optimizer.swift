@@ -23,6 +23,20 @@ public final class SGD {
     self.nesterov = nesterov
   }
 
+  /// A copy of the momentum buffers, by parameter identity (probes that take a step and undo it).
+  public func savedState() -> [ObjectIdentifier: [Float]] { buffers.mapValues { Array($0.buffer) } }
+
+  /// Restores buffers from ``savedState()``: buffers created since then are dropped (the next step
+  /// starts them afresh, as it would have), the others get their saved values back.
+  public func restore(_ state: [ObjectIdentifier: [Float]]) {
+    buffers = buffers.filter { state[$0.key] != nil }
+    for (id, values) in state {
+      if let b = buffers[id] {
+        b.pointer.update(from: values, count: values.count)
+      }
+    }
+  }
+
   /// Forgets the momentum state of `parameter` (re-initialised heads start afresh).
   public func reset(_ parameter: Parameter) { buffers[ObjectIdentifier(parameter)] = nil }
 

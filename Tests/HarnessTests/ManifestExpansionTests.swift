@@ -51,6 +51,19 @@ struct ManifestExpansionTests {
     #expect(jobs[0].spec.model.widths == [32, 16])
   }
 
+  @Test("dataset.classes is a value (kept classes in order), not a grid axis; absent, the spec leaves it out")
+  func datasetClasses() throws {
+    let yaml = baseManifest.replacingOccurrences(
+      of: "  name: fashion-mnist", with: "  name: fashion-mnist\n  classes: [4, 2]")
+    let jobs = try plannedJobs(yaml)
+    #expect(jobs.count == 12)
+    #expect(jobs[0].spec.dataset.classes == [4, 2])
+    let plain = try plannedJobs()
+    #expect(plain[0].spec.dataset.classes == nil)
+    let json = String(decoding: try JSONEncoder().encode(plain[0].spec.dataset), as: UTF8.self)
+    #expect(!json.contains("classes"))
+  }
+
   @Test("the smoke overlay deep-merges: changed keys replaced, the rest kept")
   func overlay() throws {
     let jobs = try plannedJobs(profile: "smoke")

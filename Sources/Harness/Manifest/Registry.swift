@@ -15,7 +15,7 @@ public enum Registry {
   /// Long-tailed subsampling profiles.
   public static let imbalanceProfiles = ["exponential", "step"]
   /// Label-noise kinds.
-  public static let noiseKinds = ["symmetric", "asymmetric"]
+  public static let noiseKinds = ["symmetric", "asymmetric", "uniform"]
   /// Label-noise generators: the project's counter-based stream, or numpy's legacy `RandomState`.
   public static let noiseGenerators = ["counter", "numpy-legacy"]
   /// Asymmetric class-pair maps by name.

@@ -10,7 +10,9 @@ enum Schema {
 
   /// Keys of each mapping by its schema path (`method` stands for every entry of `methods`).
   static let objects: [String: [String]] = [
-    "dataset": ["name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed"],
+    "dataset": [
+      "name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed", "classes",
+    ],
     "dataset.imbalance": ["profile", "ratio"],
     "dataset.noise": ["kind", "rate", "generator", "seed", "map"],
     "model": ["name", "widths", "init"],
@@ -24,7 +26,7 @@ enum Schema {
   ]
 
   /// Keys whose JobSpec type is a list: a list there is one value, not a grid axis.
-  static let listValued: Set<String> = ["model.widths", "train.schedule.milestones"]
+  static let listValued: Set<String> = ["model.widths", "train.schedule.milestones", "dataset.classes"]
 
   /// The sections whose scalar keys may hold grid axes.
   static let gridSections = ["dataset", "model", "train"]

@@ -25,7 +25,7 @@ extension ManifestReader {
       maxTrain: o.int("max_train", min: 1), maxTest: o.int("max_test", min: 1),
       validationPerClass: o.int("validation_per_class", min: 0),
       augment: o.string("augment", oneOf: Registry.augmentations, what: "augmentation") ?? "none",
-      seed: o.int("seed", min: 0) ?? 0)
+      seed: o.int("seed", min: 0) ?? 0, classes: o.intList("classes", min: 0, nonEmpty: true))
   }
 
   func modelSpec(_ root: ObjectReader) -> ModelSpec {

@@ -33,9 +33,14 @@ extension Report {
     }
 
     // Training curves: mean over seeds per epoch.
-    let curves: [(key: String, label: String, unit: String?)] = [
+    var curves: [(key: String, label: String, unit: String?)] = [
       ("train_loss", "training loss", nil), ("test_error", "test error", "%"),
     ]
+    // Then every curve a component added (`susceptibility`, `cals_lambda_mean`, …), by name; the trainer's
+    // own `lr` and `train_error` are left out.
+    let standard: Set<String> = ["train_loss", "test_error", "train_error", "lr"]
+    let extra = Set(byMethod.flatMap { $0.1.flatMap { $0.curves.keys } }).subtracting(standard).sorted()
+    curves += extra.map { ($0, $0.replacingOccurrences(of: "_", with: " "), nil) }
     for curve in curves {
       let series = byMethod.compactMap { method, runs -> XYChart.Series? in
         let mean = meanVectors(runs.compactMap { $0.curves[curve.key] })

@@ -10,6 +10,10 @@
 /// | `remix` | Remix: mixup with the label weight moved to the minority class | ``RemixStep`` |
 /// | `best-epoch` | best-over-epochs test top-1 error and the ECE of that epoch (Prior-LT's headline) | ``BestEpoch`` |
 /// | `ladc` | label-aware distribution calibration: calibrated feature sampling, re-trained classifier | ``LADCStage`` |
+/// | `l2rw` | per-example weights from the clean-set meta-gradient (custom step) | ``LearningToReweight`` |
+/// | `cals` | CE + class-wise augmented-Lagrangian penalty, multipliers from the validation split | ``CALSTraining`` |
+/// | `best-validation` | keeps the epoch with the best validation top-1; classwise ECE | ``BestValidationSelection`` |
+/// | `susceptibility` | ζ: a random-label probe step per epoch, undone; memorisation curves | ``Susceptibility`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
@@ -19,6 +23,10 @@ public enum ComponentRegistry {
       RemixStep.definition,
       BestEpoch.definition,
       LADCStage.definition,
+      LearningToReweight.definition,
+      CALSTraining.definition,
+      BestValidationSelection.definition,
+      Susceptibility.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).

@@ -12,6 +12,7 @@
 /// | `alpha` | `alpha` 1 | ``AlphaLoss`` |
 /// | `logitclip` | `temp` 1, `lp` 2 (`train.py`) | ``LogitClipLoss`` |
 /// | `abce`, `abfocal`, `abldam` | `lambda` 1, `gamma` 0.1, `alpha` 0.5 (+ `focal_gamma` 1) | ``ABSGDLoss`` |
+/// | `mbls` | `margin` 10, `alpha` 0.1 (`logit_margin_l1.py`) | ``MbLSLoss`` |
 ///
 /// Class weights (DRW, re-weighting) are not loss parameters: the trainer sets ``ClassificationLoss/classWeights``.
 public enum LossRegistry {
@@ -34,6 +35,7 @@ public enum LossRegistry {
     "abce": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
     "abfocal": ["lambda": 1, "gamma": 0.1, "alpha": 0.5, "focal_gamma": 1],
     "abldam": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
+    "mbls": ["margin": 10, "alpha": 0.1],
   ]
 
   /// The loss's spec with every parameter present (defaults filled in).
@@ -84,6 +86,8 @@ public enum LossRegistry {
     case "logitclip":
       let lp = try value("lp", { $0 >= 1 && $0 == $0.rounded() && $0 < 1e6 }, "an integer ≥ 1")
       return LogitClipLoss(temp: try value("temp", positive, "> 0"), p: Int(lp))
+    case "mbls":
+      return MbLSLoss(margin: try value("margin", positive, "> 0"), alpha: try value("alpha", nonNegative, "≥ 0"))
     case "abce", "abfocal", "abldam":
       let criterion: ABSGDLoss.Criterion =
         switch spec.name {

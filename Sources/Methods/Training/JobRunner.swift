@@ -134,6 +134,7 @@ public enum JobRunner {
       let kind: LabelNoise.Kind
       switch n.kind {
       case "symmetric": kind = .symmetric
+      case "uniform": kind = .uniform
       case "asymmetric":
         let mapName = n.map ?? d.name
         guard let map = AsymmetricMap.named[mapName] else {
@@ -151,8 +152,8 @@ public enum JobRunner {
       noise = .init(kind: kind, rate: n.rate, generator: generator)
     }
     return DataRecipe(
-      seed: d.seed, validationPerClass: d.validationPerClass ?? 0, imbalance: imbalance, noise: noise,
-      maxTrain: d.maxTrain, maxTest: d.maxTest)
+      seed: d.seed, classes: d.classes, validationPerClass: d.validationPerClass ?? 0, imbalance: imbalance,
+      noise: noise, maxTrain: d.maxTrain, maxTest: d.maxTest)
   }
 
   /// `none`; `crop`: random crop with zero padding (4 px for 32-px images as CIFAR's
