@@ -6,11 +6,15 @@
 /// | name | what it does | defined in |
 /// |---|---|---|
 /// | `validation-probe` | records validation top-1 error per epoch (a curve), a test of the plumbing | ``ValidationProbe`` |
+/// | `absgd-stages` | ABSGD's two stages: λ switch epoch, what trains in stage 2, head kept/re-drawn | ``ABSGDStages`` |
+/// | `epoch-summary` | mean test error of the last k epochs, best epoch, memorisation gap | ``EpochSummary`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
     uniqueKeysWithValues: [
-      ValidationProbe.definition
+      ValidationProbe.definition,
+      ABSGDStages.definition,
+      EpochSummary.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).

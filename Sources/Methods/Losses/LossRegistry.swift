@@ -12,6 +12,7 @@
 /// | `alpha` | `alpha` 1 | ``AlphaLoss`` |
 /// | `logitclip` | `temp` 1, `lp` 2 (`train.py`) | ``LogitClipLoss`` |
 /// | `abce`, `abfocal`, `abldam` | `lambda` 1, `gamma` 0.1, `alpha` 0.5 (+ `focal_gamma` 1) | ``ABSGDLoss`` |
+/// | `abce-noisy` | `lambda` 1, `gamma` 0.1, `alpha` 0.5 (`noisy_label/train.py`) | ``ABSGDLoss`` + 1/B floor |
 ///
 /// Class weights (DRW, re-weighting) are not loss parameters: the trainer sets ``ClassificationLoss/classWeights``.
 public enum LossRegistry {
@@ -34,6 +35,7 @@ public enum LossRegistry {
     "abce": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
     "abfocal": ["lambda": 1, "gamma": 0.1, "alpha": 0.5, "focal_gamma": 1],
     "abldam": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
+    "abce-noisy": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
   ]
 
   /// The loss's spec with every parameter present (defaults filled in).
@@ -84,7 +86,7 @@ public enum LossRegistry {
     case "logitclip":
       let lp = try value("lp", { $0 >= 1 && $0 == $0.rounded() && $0 < 1e6 }, "an integer ≥ 1")
       return LogitClipLoss(temp: try value("temp", positive, "> 0"), p: Int(lp))
-    case "abce", "abfocal", "abldam":
+    case "abce", "abfocal", "abldam", "abce-noisy":
       let criterion: ABSGDLoss.Criterion =
         switch spec.name {
         case "abfocal": .focal(gamma: try value("focal_gamma", nonNegative, "≥ 0"))
@@ -93,7 +95,7 @@ public enum LossRegistry {
         }
       return ABSGDLoss(
         criterion: criterion, lambda: try value("lambda", { $0 != 0 && $0.isFinite }, "a non-zero number"),
-        gamma: try value("gamma"), alpha: try value("alpha"))
+        gamma: try value("gamma"), alpha: try value("alpha"), uniformFloor: spec.name == "abce-noisy")
     default:
       throw Error(description: "loss '\(spec.name)' is registered but not constructible")
     }
