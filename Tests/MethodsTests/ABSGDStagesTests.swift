@@ -52,7 +52,8 @@ struct ABSGDStagesTests {
         LossSpec(name: "abce-noisy", params: ["lambda": -2, "gamma": 0.5, "alpha": 0.5]), classCounts: [1, 1, 1])
         as? ABSGDLoss)
     #expect(loss.state.uniformFloor)
-    #expect((try LossRegistry.make(LossSpec(name: "abce"), classCounts: [1, 1]) as? ABSGDLoss)?.state.uniformFloor == false)
+    #expect(
+      (try LossRegistry.make(LossSpec(name: "abce"), classCounts: [1, 1]) as? ABSGDLoss)?.state.uniformFloor == false)
     let z: [Float] = [2, 0, -1, 0.5, 0.5, 0.5]
     let logits = Tensor(shape: [2, 3], values: z)
     let gradient = Tensor(shape: [0])
