@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     abstract: "Measure training throughput (examples/s) on the peer benchmark's workloads.",
     discussion: """
       Workloads: mlp (784-512-512-10), cnn (cnn-small, 1×28×28), resnet32 (3×32×32), certify (cnn-small inference on
-      1000 noisy copies), all; and gemm (1024³ sgemm GFLOP/s, the peak mlp is compared with). Batch 128, float32,
+      1000 noisy copies), all; mlp-absgd and cnn-absgd (mlp / cnn with ABSGD's weighted loss, not in all); and gemm (1024³ sgemm GFLOP/s, the peak mlp is compared with). Batch 128, float32,
       min/median/max over 5 repeats after warm-up. Compare with ../shared/bench/peer_torch.py in the same run.
       Example: replicate bench --json --threads 1
       """)
@@ -20,7 +20,7 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Engine threads (batch-parallel layers; OpenBLAS itself always runs single-threaded).")
   var threads = 1
 
-  @Option(help: "mlp, cnn, resnet32, certify, all, or gemm.")
+  @Option(help: "mlp, cnn, resnet32, certify, all, mlp-absgd, cnn-absgd, or gemm.")
   var workload = "all"
 
   @Option(help: .hidden)
@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
 
   func validate() throws {
     if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-    if !(Bench.workloads + ["all", "gemm"]).contains(workload) {
+    if !(Bench.workloads + Bench.methodWorkloads + ["all", "gemm"]).contains(workload) {
       throw ValidationError("unknown workload '\(workload)' (expected one of: \(Bench.workloads.joined(separator: ", ")), all, gemm)")
     }
   }

@@ -12,6 +12,10 @@ import NN
 public enum Bench {
   /// The workloads, in the peer's order.
   public static let workloads = ["mlp", "cnn", "resnet32", "certify"]
+  /// Method workloads, not part of `all` (the peer has no counterpart): `mlp-absgd` and `cnn-absgd` are `mlp` and
+  /// `cnn` with ABSGD's weighted loss in its stage 2 (``ABSGDLoss``, abce λ = 5, γ = 0.7, α = 0.5) instead of the
+  /// mean cross-entropy: one forward and one backward per step, as SGD; run beside `mlp`/`cnn` for the step-time ratio.
+  public static let methodWorkloads = ["mlp-absgd", "cnn-absgd"]
 
   /// The engine threads (``Parallel/threads``) a command line asks for: `bench --threads T` → T, anything else 1.
   public static func requestedThreads(_ args: [String]) -> Int {
@@ -61,7 +65,7 @@ public enum Bench {
   /// Runs `workload` (`all` for every one) with `threads` engine threads.
   public static func run(workload: String, threads: Int, repeats: Int = 5) throws -> [Row] {
     let names = workload == "all" ? workloads : [workload]
-    for n in names where !workloads.contains(n) { throw UnknownWorkload(name: n) }
+    for n in names where !(workloads + methodWorkloads).contains(n) { throw UnknownWorkload(name: n) }
     BLAS.setThreads(threads)
     return try names.map { name in
       let rates: [Double]
@@ -69,6 +73,10 @@ public enum Bench {
       case "mlp": rates = try train(model: "mlp", shape: [28, 28, 1], repeats: repeats, steps: 20)
       case "cnn": rates = try train(model: "cnn-small", shape: [28, 28, 1], repeats: repeats, steps: 4)
       case "resnet32": rates = try train(model: "resnet32", shape: [32, 32, 3], repeats: repeats, steps: 2)
+      case "mlp-absgd":
+        rates = try train(model: "mlp", shape: [28, 28, 1], repeats: repeats, steps: 20, loss: absgdStageTwo())
+      case "cnn-absgd":
+        rates = try train(model: "cnn-small", shape: [28, 28, 1], repeats: repeats, steps: 4, loss: absgdStageTwo())
       default: rates = try certify(repeats: repeats, steps: 4)
       }
       let sorted = rates.sorted()
@@ -169,7 +177,14 @@ public enum Bench {
     return ["min": r.first!, "median": r[r.count / 2], "max": r.last!]
   }
 
-  static func train(model name: String, shape: [Int], repeats: Int, steps: Int) throws -> [Double] {
+  /// ABSGD's loss as in its stage 2 (the README's CIFAR-10 values).
+  static func absgdStageTwo() -> ClassificationLoss {
+    ABSGDLoss(criterion: .crossEntropy, lambda: 5, gamma: 0.7, alpha: 0.5)
+  }
+
+  static func train(
+    model name: String, shape: [Int], repeats: Int, steps: Int, loss: ClassificationLoss = CrossEntropyLoss()
+  ) throws -> [Double] {
     let batch = 128
     let model = try ModelZoo.make(name, inputShape: shape, classes: 10)
     let key = RandomKey(seed: 0)
@@ -178,7 +193,6 @@ public enum Bench {
     var s = key.split("data").stream()
     s.fillNormal(x.buffer)
     let y = (0..<batch).map { _ in s.nextInt(below: 10) }
-    let loss = CrossEntropyLoss()
     let grad = Tensor(shape: [0])
     let opt = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
     let parameters = model.parameters

@@ -14,6 +14,8 @@
 /// | `cals` | CE + class-wise augmented-Lagrangian penalty, multipliers from the validation split | ``CALSTraining`` |
 /// | `best-validation` | keeps the epoch with the best validation top-1; classwise ECE | ``BestValidationSelection`` |
 /// | `susceptibility` | ζ: a random-label probe step per epoch, undone; memorisation curves | ``Susceptibility`` |
+/// | `absgd-stages` | ABSGD's two stages: λ switch epoch, what trains in stage 2, head kept/re-drawn | ``ABSGDStages`` |
+/// | `epoch-summary` | mean test error of the last k epochs, best epoch, memorisation gap | ``EpochSummary`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
@@ -27,6 +29,8 @@ public enum ComponentRegistry {
       CALSTraining.definition,
       BestValidationSelection.definition,
       Susceptibility.definition,
+      ABSGDStages.definition,
+      EpochSummary.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).

@@ -12,6 +12,8 @@ import Foundation
 ///    (moving-average state u carried across calls);
 /// 3. loss = Σ_i p_i·ℓ_i, with p constant for the gradient: ∂loss/∂z_i = p_i·∂ℓ_i/∂z_i.
 /// Code quirk: at λ ≥ 200, loss = Σ_i w[t_i]·nll_i / N, not the weighted mean of plain `ce`.
+/// `uniformFloor` (registered as `abce-noisy`) is the noisy-label `ABLoss` of `noisy_label/loss.py`:
+/// p_i + 1/B in the weighted branch.
 /// A two-stage schedule (λ = 200 until `lamda_shots`, then λ) sets ``lambda`` at an epoch.
 ///
 /// **References:**
@@ -47,11 +49,11 @@ public final class ABSGDLoss: ClassificationLoss {
   /// Creates the loss module with state u = `u`.
   public init(
     criterion: Criterion, lambda: Double, gamma: Double = 0.1, alpha: Double = 0.5, u: Double = 0,
-    classWeights: [Float]? = nil
+    classWeights: [Float]? = nil, uniformFloor: Bool = false
   ) {
     self.criterion = criterion
     self.lambda = lambda
-    self.state = ABSGDWeights(gamma: gamma, alpha: alpha, u: u)
+    self.state = ABSGDWeights(gamma: gamma, alpha: alpha, u: u, uniformFloor: uniformFloor)
     if case .ldam(let counts) = criterion {
       ldam = LDAMLoss(classCounts: counts, maxMargin: 0.5, scale: 30, classWeights: classWeights)
     } else {

@@ -13,6 +13,7 @@
 /// | `logitclip` | `temp` 1, `lp` 2 (`train.py`) | ``LogitClipLoss`` |
 /// | `abce`, `abfocal`, `abldam` | `lambda` 1, `gamma` 0.1, `alpha` 0.5 (+ `focal_gamma` 1) | ``ABSGDLoss`` |
 /// | `mbls` | `margin` 10, `alpha` 0.1 (`logit_margin_l1.py`) | ``MbLSLoss`` |
+/// | `abce-noisy` | `lambda` 1, `gamma` 0.1, `alpha` 0.5 (`noisy_label/train.py`) | ``ABSGDLoss`` + 1/B floor |
 ///
 /// Class weights (DRW, re-weighting) are not loss parameters: the trainer sets ``ClassificationLoss/classWeights``.
 public enum LossRegistry {
@@ -36,6 +37,7 @@ public enum LossRegistry {
     "abfocal": ["lambda": 1, "gamma": 0.1, "alpha": 0.5, "focal_gamma": 1],
     "abldam": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
     "mbls": ["margin": 10, "alpha": 0.1],
+    "abce-noisy": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
   ]
 
   /// The loss's spec with every parameter present (defaults filled in).
@@ -88,7 +90,7 @@ public enum LossRegistry {
       return LogitClipLoss(temp: try value("temp", positive, "> 0"), p: Int(lp))
     case "mbls":
       return MbLSLoss(margin: try value("margin", positive, "> 0"), alpha: try value("alpha", nonNegative, "≥ 0"))
-    case "abce", "abfocal", "abldam":
+    case "abce", "abfocal", "abldam", "abce-noisy":
       let criterion: ABSGDLoss.Criterion =
         switch spec.name {
         case "abfocal": .focal(gamma: try value("focal_gamma", nonNegative, "≥ 0"))
@@ -97,7 +99,7 @@ public enum LossRegistry {
         }
       return ABSGDLoss(
         criterion: criterion, lambda: try value("lambda", { $0 != 0 && $0.isFinite }, "a non-zero number"),
-        gamma: try value("gamma"), alpha: try value("alpha"))
+        gamma: try value("gamma"), alpha: try value("alpha"), uniformFloor: spec.name == "abce-noisy")
     default:
       throw Error(description: "loss '\(spec.name)' is registered but not constructible")
     }
