@@ -10,8 +10,11 @@ enum Schema {
 
   /// Keys of each mapping by its schema path (`method` stands for every entry of `methods`).
   static let objects: [String: [String]] = [
-    "dataset": ["name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed"],
-    "dataset.imbalance": ["profile", "ratio"],
+    "dataset": [
+      "name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed",
+      "validation_selection",
+    ],
+    "dataset.imbalance": ["profile", "ratio", "selection"],
     "dataset.noise": ["kind", "rate", "generator", "seed", "map"],
     "model": ["name", "widths", "init"],
     "train": ["epochs", "batch_size", "optimizer", "schedule"],

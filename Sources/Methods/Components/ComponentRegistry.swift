@@ -6,11 +6,17 @@
 /// | name | what it does | defined in |
 /// |---|---|---|
 /// | `validation-probe` | records validation top-1 error per epoch (a curve), a test of the plumbing | ``ValidationProbe`` |
+/// | `cdb-w` | CDB-W: CE weighted by class difficulty (1 − validation accuracy)^τ, updated every epoch | ``CDBWeighting`` |
+/// | `cdb-s` | CDB-S (reconstruction): classes sampled ∝ (1 − validation accuracy)^τ every epoch | ``CDBSampling`` |
+/// | `best-validation` | test metrics of the best mean-class-validation-accuracy epoch (CDB's selection) | ``BestValidationSelection`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
     uniqueKeysWithValues: [
-      ValidationProbe.definition
+      ValidationProbe.definition,
+      CDBWeighting.definition,
+      CDBSampling.definition,
+      BestValidationSelection.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).
