@@ -34,4 +34,16 @@ struct DatasetsCDBSplitTests {
     other.seed = 7
     #expect(try DataPreparation.prepare(splits, recipe: other).train.indices == data.train.indices)
   }
+
+  /// shared/methods/cdb.md §3: CIFAR-100 with 25 held out per class leaves 475; totals per ratio, and the
+  /// Fashion-MNIST default (5975 left per class).
+  @Test("CDB's counts: CIFAR-100-LT totals and the Fashion-MNIST default", arguments: [
+    (200.0, 9022, 2), (100, 10302, 4), (50, 11975, 9), (20, 15111, 23), (10, 18591, 47),
+  ])
+  func cdbCounts(ratio: Double, total: Int, smallest: Int) throws {
+    let counts = try LongTail.counts(profile: .exponential, ratio: ratio, classes: 100, totalCount: 47_500)
+    #expect(counts.reduce(0, +) == total && counts.first == 475 && counts.last == smallest)
+    let fashion = try LongTail.counts(profile: .exponential, ratio: 100, classes: 10, totalCount: 59_750)
+    #expect(fashion == [5975, 3581, 2147, 1287, 771, 462, 277, 166, 99, 59])
+  }
 }
