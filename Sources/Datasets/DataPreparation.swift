@@ -21,6 +21,8 @@ public struct DataRecipe: Sendable, Equatable {
   public var validationPerClass: Int
   /// How the validation examples are chosen.
   public var validationSelection: Splits.ValidationSelection
+  /// Which examples of each class the long-tailed subset keeps.
+  public var imbalanceSelection: LongTailSelection
   /// The original classes to keep, relabelled `0..<k` in this order (`nil`: all); applied first, to
   /// the training and test sets (``LabeledSubset/restrictingClasses(_:)``).
   public var classes: [Int]?
@@ -39,12 +41,14 @@ public struct DataRecipe: Sendable, Equatable {
   public init(
     seed: Int = 0, classes: [Int]? = nil, validationPerClass: Int = 0,
     validationSelection: Splits.ValidationSelection = .random, imbalance: Imbalance? = nil,
-    noise: LabelNoise.Spec? = nil, maxTrain: Int? = nil, maxTest: Int? = nil
+    imbalanceSelection: LongTailSelection = .shuffled, noise: LabelNoise.Spec? = nil, maxTrain: Int? = nil,
+    maxTest: Int? = nil
   ) {
     self.seed = seed
     self.classes = classes
     self.validationPerClass = validationPerClass
     self.validationSelection = validationSelection
+    self.imbalanceSelection = imbalanceSelection
     self.imbalance = imbalance
     self.noise = noise
     self.maxTrain = maxTrain
@@ -81,8 +85,8 @@ public struct PreparedData: Sendable {
 ///
 /// Order: (0) ``DataRecipe/classes`` restricts and relabels the classes; (1) the validation split is taken from the full official training set (before the long-tailed
 /// subset, as CDB's carve-out; with `validationPerClass == 0` the long-tailed subset is exactly the
-/// official code's); (2) the long-tailed subset of the remaining examples (``LongTail``, numpy legacy
-/// generator seeded with the dataset seed; `img_max` = remaining/C); (3) the `maxTrain` cap; (4) label
+/// official code's); (2) the long-tailed subset of the remaining examples (``LongTail``: numpy legacy
+/// generator seeded with the dataset seed, or the first n_c of each class in order; `img_max` = remaining/C); (3) the `maxTrain` cap; (4) label
 /// noise on the resulting training set; `maxTest` caps the test set. Counter-based draws use keys split
 /// from `RandomKey(seed: seed).split("dataset")`: `validation`, `max-train`, `max-test`, `label-noise`.
 public enum DataPreparation {
@@ -125,7 +129,12 @@ public enum DataPreparation {
         }
         counts = explicit
       }
-      train = train.selecting(try LongTail.subset(labels: train.labels, counts: counts, seed: recipe.seed))
+      let kept =
+        switch recipe.imbalanceSelection {
+        case .shuffled: try LongTail.subset(labels: train.labels, counts: counts, seed: recipe.seed)
+        case .first: try LongTail.firstInOrder(labels: train.labels, counts: counts)
+        }
+      train = train.selecting(kept)
       subsetIndices = train.indices
       subsetCounts = counts
     }

@@ -8,6 +8,16 @@ public enum ImbalanceProfile: String, Sendable, Codable, CaseIterable {
   case step
 }
 
+/// Which examples of each class a long-tailed subset keeps.
+public enum LongTailSelection: String, Sendable, Codable, CaseIterable {
+  /// Each class's examples shuffled by numpy's legacy generator from the dataset seed, the first n_c
+  /// kept (kaidic/LDAM-DRW `gen_imbalanced_data`; ``LongTail/subset(labels:counts:seed:)``).
+  case shuffled
+  /// The first n_c examples of each class in the set's order, no randomness (hitachi-rd-cv/CDB-loss
+  /// `CIFAR-LT/data/data_preprocessing.py` `create_imbalance`; ``LongTail/firstInOrder(labels:counts:)``).
+  case first
+}
+
 /// Long-tailed subsets exactly as kaidic/LDAM-DRW draws them.
 ///
 /// **References:** Cao et al., *Learning Imbalanced Datasets with Label-Distribution-Aware Margin
@@ -75,6 +85,33 @@ public enum LongTail {
       }
       generator.shuffle(&members)
       kept.append(contentsOf: members.prefix(count))
+    }
+    return kept
+  }
+}
+
+extension LongTail {
+  /// The subset of CDB's `create_imbalance`: for class c = 0…C−1 in order, the first `counts[c]`
+  /// positions with label c in the set's order (`np.where(labels == c)[0][:n_c]`). Deterministic.
+  ///
+  /// - Returns: the kept positions, class-major, each class ascending.
+  /// - Throws: ``DatasetError`` `invalidSetting` as ``subset(labels:counts:seed:)`` (a label without a
+  ///   count, a class smaller than its count).
+  public static func firstInOrder(labels: [Int], counts: [Int]) throws -> [Int] {
+    if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= counts.count }) {
+      throw DatasetError(
+        .invalidSetting, file: "dataset.imbalance", "label \(labels[bad]) at position \(bad)",
+        expected: "labels in 0..<\(counts.count), one count per class")
+    }
+    var kept: [Int] = []
+    for (c, members) in ClassCounts.positions(labels, classes: counts.count).enumerated() {
+      guard counts[c] >= 0, counts[c] <= members.count else {
+        throw DatasetError(
+          .invalidSetting, file: "dataset.imbalance",
+          "class \(c) needs \(counts[c]) examples but the training set has \(members.count)",
+          expected: "per-class counts within the available examples")
+      }
+      kept.append(contentsOf: members.prefix(counts[c]))
     }
     return kept
   }

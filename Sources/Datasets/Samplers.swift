@@ -18,6 +18,9 @@ public enum SamplingScheme: Sendable, Equatable {
   /// (Cui et al., *Class-Balanced Loss Based on Effective Number of Samples*, CVPR 2019). Drawn as
   /// class ∝ n_c·w_c, then an example uniformly, which is the same distribution.
   case effectiveNumber(beta: Double)
+  /// Class probability ∝ the given per-class weight (≥ 0, one per class), then an example uniformly:
+  /// a sampler whose class distribution a method sets per epoch (CDB-S, q_c ∝ d_c^τ).
+  case classWeights([Double])
 }
 
 /// Epoch orders: positions `0..<N` of a training set, drawn from a key per epoch.
@@ -64,6 +67,15 @@ public struct EpochSampler: Sendable {
         throw DatasetError(.invalidSetting, file: "train.sampler.beta", "\(beta)", expected: "β in [0, 1)")
       }
       weights = n.map { $0 > 0 ? $0 * (1 - beta) / (1 - pow64(beta, $0)) : 0 }
+    case .classWeights(let given):
+      guard given.count == classes, given.allSatisfy({ $0 >= 0 && $0.isFinite }),
+        zip(given, n).contains(where: { $0 > 0 && $1 > 0 })
+      else {
+        throw DatasetError(
+          .invalidSetting, file: "train.sampler.weights", "\(given)",
+          expected: "\(classes) finite weights ≥ 0, positive for some non-empty class")
+      }
+      weights = zip(given, n).map { $1 > 0 ? $0 : 0 }
     }
     let total = weights.reduce(0, +)
     var running = 0.0

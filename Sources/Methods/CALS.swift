@@ -258,51 +258,6 @@ public final class CALSTraining: TrainingHooks {
   }
 }
 
-/// Model selection by the best validation top-1 (CALS's protocol, `best_acc` checkpoint): after every
-/// epoch the validation error is measured; the parameters (and running statistics) of the first epoch
-/// with the lowest error are kept and restored after training, and the test set is evaluated on them.
-/// Also adds the test set's classwise ECE (`classwise_ece`, percent; ``classwiseECE(logits:labels:bins:)``)
-/// and records the chosen epoch (`selected_epoch`, 1-based; the fact `epoch_rule`).
-public final class BestValidationSelection: TrainingHooks {
-  /// The registry entry `best-validation`, no parameters.
-  public static let definition = ComponentDefinition(name: "best-validation") { _, context in
-    BestValidationSelection(
-      validation: try context.requireValidation(for: "best-validation"), testLabels: context.data.test.labels)
-  }
-
-  private let validation: BatchSource
-  private let testLabels: [Int]
-  private let logits = Tensor(shape: [0])
-  private var best: (error: Double, epoch: Int, snapshot: ModelSnapshot)?
-
-  /// Selection on `validation`; `testLabels` for the classwise ECE.
-  public init(validation: BatchSource, testLabels: [Int]) {
-    self.validation = validation
-    self.testLabels = testLabels
-  }
-
-  public func epochEnd(_ trainer: Trainer, epoch: Int) throws {
-    let error = trainer.evaluate(validation, into: logits)
-    trainer.curves["validation_error", default: []].append(error)
-    if best == nil || error < best!.error { best = (error, epoch, ModelSnapshot(trainer.model)) }
-  }
-
-  public func afterTraining(_ trainer: Trainer) throws -> Bool {
-    guard let best else { return false }
-    best.snapshot.restore(trainer.model)
-    return true
-  }
-
-  public func finish(_ trainer: Trainer, output: inout JobOutput) throws {
-    if let best {
-      output.overall["selected_epoch"] = Double(best.epoch + 1)
-      output.overall["validation_error"] = best.error
-      output.data["epoch_rule"] = "best validation top-1 (epoch \(best.epoch + 1))"
-    }
-    output.overall["classwise_ece"] = 100 * classwiseECE(logits: trainer.testLogits, labels: testLabels)
-  }
-}
-
 /// Classwise ECE (by-liu/CALS `calibrate/evaluation/metrics.py` `ClasswiseECELoss`): for each class k,
 /// the ECE of the predicted probability p_ik against the indicator [y_i = k] over all examples, with
 /// `bins` equal-width bins right-closed (lo, hi]; the mean over classes. A fraction in [0, 1].

@@ -46,6 +46,10 @@ public struct DatasetSpec: Codable, Hashable, Sendable {
   public var maxTest: Int?
   /// Examples per class held out of the training set as a clean validation split (L2RW, CDB, average-k).
   public var validationPerClass: Int?
+  /// How the validation split is chosen from the full training set, before the long-tailed subset: nil or
+  /// `random` (k random examples per class from the dataset seed), `last` (the last k of each class in file
+  /// order: CDB's carve-out). Left out of the encoding when nil.
+  public var validationSelection: String?
   /// `none`, `crop` (random crop with padding) or `crop-flip` (plus horizontal flip, CIFAR).
   public var augment: String
   /// The dataset seed: the long-tailed subset and injected noise depend on it only.
@@ -60,15 +64,17 @@ public struct DatasetSpec: Codable, Hashable, Sendable {
     case maxTest = "max_test"
     case validationPerClass = "validation_per_class"
     case classes
+    case validationSelection = "validation_selection"
   }
 
   /// Creates a spec.
   public init(
     name: String, imbalance: ImbalanceSpec? = nil, noise: NoiseSpec? = nil, maxTrain: Int? = nil,
-    maxTest: Int? = nil, validationPerClass: Int? = nil, augment: String = "none", seed: Int = 0,
-    classes: [Int]? = nil
+    maxTest: Int? = nil, validationPerClass: Int? = nil, validationSelection: String? = nil, augment: String = "none",
+    seed: Int = 0, classes: [Int]? = nil
   ) {
     self.classes = classes
+    self.validationSelection = validationSelection
     self.name = name
     self.imbalance = imbalance
     self.noise = noise
@@ -87,10 +93,15 @@ public struct ImbalanceSpec: Codable, Hashable, Sendable {
   public var profile: String
   /// The imbalance ratio ρ = n_max / n_min.
   public var ratio: Double
+  /// Which examples of a class are kept: nil or `shuffled` (numpy's legacy shuffle from the dataset
+  /// seed, kaidic/LDAM-DRW), `first` (the first n_c in file order, hitachi-rd-cv/CDB-loss). Left out of
+  /// the encoding when nil.
+  public var selection: String?
   /// Creates a spec.
-  public init(profile: String, ratio: Double) {
+  public init(profile: String, ratio: Double, selection: String? = nil) {
     self.profile = profile
     self.ratio = ratio
+    self.selection = selection
   }
 }
 

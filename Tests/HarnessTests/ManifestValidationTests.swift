@@ -57,6 +57,14 @@ let malformedCases: [MalformedCase] = [
     name: "unknown imbalance profile", yaml: manifest(replacingLine: 6, with: "    profile: linear"),
     code: .unknownName, keyPath: "dataset.imbalance.profile", line: 6),
   MalformedCase(
+    name: "unknown long-tail selection",
+    yaml: manifest(replacingLine: 6, with: "    profile: exponential\n    selection: sorted"),
+    code: .unknownName, keyPath: "dataset.imbalance.selection", line: 7),
+  MalformedCase(
+    name: "unknown validation selection",
+    yaml: manifest(replacingLine: 4, with: "  name: fashion-mnist\n  validation_selection: first"),
+    code: .unknownName, keyPath: "dataset.validation_selection", line: 5),
+  MalformedCase(
     name: "empty grid", yaml: manifest(replacingLine: 7, with: "    ratio: []"),
     code: .emptyList, keyPath: "dataset.imbalance.ratio", line: 7),
   MalformedCase(

@@ -157,7 +157,7 @@ struct CALSComponentTests {
     let penalty = CALSPenalty(classes: 3, margin: 2, rhoStep: 2)
     let cals = CALSTraining(penalty: penalty, validation: validation)
     let test = BlobSource(count: 60, classes: 3, seed: 2)
-    let selection = BestValidationSelection(validation: validation, testLabels: test.labels)
+    let selection = BestValidationSelection(validation: validation)
     let model = try ModelZoo.make("mlp", inputShape: [4, 4, 1], classes: 3, widths: [16])
     model.initialize(.torchDefault, key: RandomKey(seed: 5))
     let trainer = Trainer(

@@ -14,6 +14,10 @@ public enum Registry {
   ]
   /// Long-tailed subsampling profiles.
   public static let imbalanceProfiles = ["exponential", "step"]
+  /// Which examples of a class a long-tailed subset keeps (`dataset.imbalance.selection`).
+  public static let imbalanceSelections = ["shuffled", "first"]
+  /// How the validation split is chosen (`dataset.validation_selection`).
+  public static let validationSelections = ["random", "last"]
   /// Label-noise kinds.
   public static let noiseKinds = ["symmetric", "asymmetric", "uniform"]
   /// Label-noise generators: the project's counter-based stream, or numpy's legacy `RandomState`.

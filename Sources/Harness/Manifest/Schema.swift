@@ -12,8 +12,9 @@ enum Schema {
   static let objects: [String: [String]] = [
     "dataset": [
       "name", "imbalance", "noise", "max_train", "max_test", "validation_per_class", "augment", "seed", "classes",
+      "validation_selection",
     ],
-    "dataset.imbalance": ["profile", "ratio"],
+    "dataset.imbalance": ["profile", "ratio", "selection"],
     "dataset.noise": ["kind", "rate", "generator", "seed", "map"],
     "model": ["name", "widths", "init"],
     "train": ["epochs", "batch_size", "optimizer", "schedule"],

@@ -10,7 +10,8 @@ extension ManifestReader {
       ImbalanceSpec(
         profile: i.string("profile", required: true, oneOf: Registry.imbalanceProfiles, what: "imbalance profile")
           ?? "",
-        ratio: i.double("ratio", required: true, valid: { $0 >= 1 }, rangeText: "≥ 1") ?? 1)
+        ratio: i.double("ratio", required: true, valid: { $0 >= 1 }, rangeText: "≥ 1") ?? 1,
+        selection: i.string("selection", oneOf: Registry.imbalanceSelections, what: "long-tail selection"))
     }
     let noise = o.object("noise", schema: "dataset.noise").map { n in
       NoiseSpec(
@@ -24,6 +25,8 @@ extension ManifestReader {
       name: name, imbalance: imbalance, noise: noise,
       maxTrain: o.int("max_train", min: 1), maxTest: o.int("max_test", min: 1),
       validationPerClass: o.int("validation_per_class", min: 0),
+      validationSelection: o.string(
+        "validation_selection", oneOf: Registry.validationSelections, what: "validation selection"),
       augment: o.string("augment", oneOf: Registry.augmentations, what: "augmentation") ?? "none",
       seed: o.int("seed", min: 0) ?? 0, classes: o.intList("classes", min: 0, nonEmpty: true))
   }

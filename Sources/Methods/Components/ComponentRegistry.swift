@@ -12,10 +12,12 @@
 /// | `ladc` | label-aware distribution calibration: calibrated feature sampling, re-trained classifier | ``LADCStage`` |
 /// | `l2rw` | per-example weights from the clean-set meta-gradient (custom step) | ``LearningToReweight`` |
 /// | `cals` | CE + class-wise augmented-Lagrangian penalty, multipliers from the validation split | ``CALSTraining`` |
-/// | `best-validation` | keeps the epoch with the best validation top-1; classwise ECE | ``BestValidationSelection`` |
+/// | `best-validation` | the epoch with the best validation score (top-1 or mean class accuracy), restored or reported; classwise ECE | ``BestValidationSelection`` |
 /// | `susceptibility` | ζ: a random-label probe step per epoch, undone; memorisation curves | ``Susceptibility`` |
 /// | `absgd-stages` | ABSGD's two stages: λ switch epoch, what trains in stage 2, head kept/re-drawn | ``ABSGDStages`` |
 /// | `epoch-summary` | mean test error of the last k epochs, best epoch, memorisation gap | ``EpochSummary`` |
+/// | `cdb-w` | CDB-W: CE weighted by class difficulty (1 − validation accuracy)^τ, updated every epoch | ``CDBWeighting`` |
+/// | `cdb-s` | CDB-S (reconstruction): classes sampled ∝ (1 − validation accuracy)^τ every epoch | ``CDBSampling`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
@@ -31,6 +33,8 @@ public enum ComponentRegistry {
       Susceptibility.definition,
       ABSGDStages.definition,
       EpochSummary.definition,
+      CDBWeighting.definition,
+      CDBSampling.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).

@@ -129,6 +129,18 @@ public enum JobRunner {
       }
       imbalance = .init(profile: profile, ratio: i.ratio)
     }
+    let imbalanceSelection: LongTailSelection
+    switch d.imbalance?.selection ?? "shuffled" {
+    case "shuffled": imbalanceSelection = .shuffled
+    case "first": imbalanceSelection = .first
+    case let other: throw JobFailure(.badSpec, "unknown long-tail selection '\(other)'")
+    }
+    let validationSelection: Splits.ValidationSelection
+    switch d.validationSelection ?? "random" {
+    case "random": validationSelection = .random
+    case "last": validationSelection = .lastInOrder
+    case let other: throw JobFailure(.badSpec, "unknown validation selection '\(other)'")
+    }
     var noise: LabelNoise.Spec? = nil
     if let n = d.noise {
       let kind: LabelNoise.Kind
@@ -152,7 +164,8 @@ public enum JobRunner {
       noise = .init(kind: kind, rate: n.rate, generator: generator)
     }
     return DataRecipe(
-      seed: d.seed, classes: d.classes, validationPerClass: d.validationPerClass ?? 0, imbalance: imbalance,
+      seed: d.seed, classes: d.classes, validationPerClass: d.validationPerClass ?? 0,
+      validationSelection: validationSelection, imbalance: imbalance, imbalanceSelection: imbalanceSelection,
       noise: noise, maxTrain: d.maxTrain, maxTest: d.maxTest)
   }
 

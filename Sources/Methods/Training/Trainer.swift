@@ -229,13 +229,16 @@ public final class Trainer {
     if try hooks.afterTraining(self) { evaluate(test, into: testLogits) }
   }
 
-  /// The standard step: forward in training mode, the loss and its logit gradient, backward, one
-  /// optimiser step over `parameters` (default: all of the model's). Returns the loss and the logits
-  /// (the model's output buffer, valid until its next forward).
+  /// The standard step: forward in training mode, the loss (``loss``, or `criterion` when given: a
+  /// component's own, e.g. CDB's) and its logit gradient, backward, one optimiser step over `parameters`
+  /// (default: all of the model's). Returns the loss and the logits (the model's output buffer, valid
+  /// until its next forward).
   @discardableResult
-  public func standardStep(_ inputs: Tensor, labels: [Int], parameters: [Parameter]? = nil) -> (Double, Tensor) {
+  public func standardStep(
+    _ inputs: Tensor, labels: [Int], parameters: [Parameter]? = nil, criterion: ClassificationLoss? = nil
+  ) -> (Double, Tensor) {
     let logits = model.forward(inputs, training: true)
-    let value = loss.loss(logits: logits, targets: labels, gradient: lossGradient)
+    let value = (criterion ?? loss).loss(logits: logits, targets: labels, gradient: lossGradient)
     guard value.isFinite else { return (value, logits) }
     _ = model.backward(lossGradient)
     optimizer.step(parameters ?? model.parameters)
