@@ -292,7 +292,7 @@ public final class LinfDistTraining: TrainingHooks {
     var labels: [Int] = []
     var none: RandomStream? = nil
     let all = Array(0..<count)
-    let grid = (radii + [epsTest]).sorted()
+    let grid = Set(radii + [epsTest]).sorted()
     var hits = [Double: Int]()
     var correct = 0
     var start = 0

@@ -110,6 +110,7 @@ struct LinfDistNetTests {
     #expect(m["certified_accuracy_at_linf_radius_0.01"]! >= m["certified_accuracy_at_linf_radius_0.03"]!)
     #expect(m["certified_accuracy_at_linf_radius_0.03"]! >= m["certified_accuracy_at_linf_radius_0.1"]!)
     #expect(m["certified_accuracy"] == m["certified_accuracy_at_linf_radius_0.01"])
+    #expect(m.filter { $0.key.contains("accuracy") }.values.allSatisfy { $0 >= 0 && $0 <= 100 })
     #expect(m["clean_accuracy"]! > 50)
     // Soundness on one certified example.
     let x = Tensor(shape: [0])
