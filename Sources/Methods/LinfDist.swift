@@ -1,160 +1,7 @@
+import Datasets
 import Engine
 import Foundation
-
-/// The order p of an ℓp-distance neuron: a finite p ≥ 1 or ∞.
-public enum DistanceOrder: Hashable, Sendable, CustomStringConvertible {
-  /// A finite order p.
-  case finite(Double)
-  /// p = ∞.
-  case infinity
-
-  public var description: String {
-    switch self {
-    case .finite(let p): return "\(p)"
-    case .infinity: return "inf"
-    }
-  }
-}
-
-/// One ℓp-distance layer (`NormDist`) of the ℓ∞-dist net (Zhang, Jiang, He, Wang, ICML 2021 /
-/// ICLR 2022), with an explicit forward and backward.
-///
-/// For inputs x [N, D] and weights w [M, D]:
-/// 1. u_nm = ‖x_n − w_m‖_p   (max_d |x_nd − w_md| for p = ∞);
-/// 2. with ``meanShift`` in training: y = u − mean_n u (the batch mean is part of the graph), and
-///    running_mean ← (1 − momentum)·running_mean + momentum·mean_n u; in evaluation y = u − running_mean;
-/// 3. y += bias when a bias is given.
-/// Hidden layers use the mean shift and no bias; the final layer a bias and no mean shift.
-/// Gradients: ∂u_nm/∂x_nd = sign(d)·(|d|/u)^{p−1} with d = x_nd − w_md, and ∂u/∂w = −∂u/∂x. For p = ∞
-/// the gradient goes to the arg-max coordinate, split evenly among ties as the repository's
-/// pure-PyTorch path does (its CUDA kernel picks one index instead). Distances are accumulated in Double.
-///
-/// **References:**
-/// - Zhang, Jiang, He, Wang, "Towards Certifying ℓ∞ Robustness using Neural Networks with ℓ∞-dist
-///   Neurons", ICML 2021; "Boosting the Certified Robustness of L-infinity Distance Nets", ICLR 2022.
-/// - zbh2047/L_inf-dist-net-v2 `core/modules/norm_dist.py` `NormDist`, `core/norm_dist.py`
-///   `norm_dist(…, use_custom_cuda_func=False)`, `core/modules/basic_modules.py` `MeanShift`.
-public final class NormDistLayer {
-  /// The distance order.
-  public let order: DistanceOrder
-  /// Whether the batch mean is subtracted (`MeanShift(affine=False)`).
-  public let meanShift: Bool
-  /// The running-mean momentum.
-  public let momentum: Double
-  private var distances: [Double] = []
-  private var x: Tensor?
-  private var weight: Tensor?
-  private var shapes = (n: 0, d: 0, m: 0)
-
-  /// Creates the layer's math.
-  public init(order: DistanceOrder, meanShift: Bool, momentum: Double = 0.1) {
-    self.order = order
-    self.meanShift = meanShift
-    self.momentum = momentum
-  }
-
-  /// ‖a − b‖_p over `count` entries, normalised by the max as the pure-PyTorch path.
-  @inline(__always) private func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
-    var largest = 0.0
-    for k in 0..<count { largest = Swift.max(largest, abs(Double(a[k]) - Double(b[k]))) }
-    guard case .finite(let p) = order, largest > 0 else { return largest }
-    var s = 0.0
-    for k in 0..<count { s += pow(abs(Double(a[k]) - Double(b[k])) / largest, p) }
-    return largest * pow(s, 1 / p)
-  }
-
-  /// y [N, M] for x [N, D], weight [M, D]; updates `runningMean` [M] in training with mean shift.
-  /// Keeps references to x and weight for ``backward(gradOutput:gradX:gradWeight:gradBias:)``.
-  public func forward(
-    x: Tensor, weight: Tensor, bias: Tensor? = nil, runningMean: Tensor? = nil, training: Bool = true,
-    output: Tensor
-  ) {
-    let n = x.rows
-    let d = x.rowSize
-    let m = weight.rows
-    precondition(weight.rowSize == d, "weight rows have \(weight.rowSize) entries, inputs \(d)")
-    self.x = x
-    self.weight = weight
-    shapes = (n, d, m)
-    distances.removeAll(keepingCapacity: true)
-    for i in 0..<n {
-      for j in 0..<m { distances.append(distance(x.pointer + i * d, weight.pointer + j * d, count: d)) }
-    }
-    output.resize([n, m])
-    for j in 0..<m {
-      var shift = 0.0
-      if meanShift {
-        if training {
-          var mean = 0.0
-          for i in 0..<n { mean += distances[i * m + j] }
-          mean /= Double(n)
-          shift = mean
-          if let r = runningMean { r[j] = Float((1 - momentum) * Double(r[j]) + momentum * mean) }
-        } else if let r = runningMean {
-          shift = Double(r[j])
-        }
-      }
-      let b = bias.map { Double($0[j]) } ?? 0
-      for i in 0..<n { output[i * m + j] = Float(distances[i * m + j] - shift + b) }
-    }
-  }
-
-  /// Gradients of Σ gradOutput ⊙ y with respect to x, weight and bias (resized; overwritten).
-  public func backward(
-    gradOutput: Tensor, gradX: Tensor, gradWeight: Tensor, gradBias: Tensor? = nil, training: Bool = true
-  ) {
-    guard let x, let weight else { preconditionFailure("backward before forward") }
-    let (n, d, m) = shapes
-    gradX.resize(x.shape)
-    gradWeight.resize(weight.shape)
-    gradX.fill(0)
-    gradWeight.fill(0)
-    if let gb = gradBias {
-      gb.resize([m])
-      for j in 0..<m {
-        var s = 0.0
-        for i in 0..<n { s += Double(gradOutput[i * m + j]) }
-        gb[j] = Float(s)
-      }
-    }
-    for j in 0..<m {
-      var meanGrad = 0.0
-      if meanShift && training {
-        for i in 0..<n { meanGrad += Double(gradOutput[i * m + j]) }
-        meanGrad /= Double(n)
-      }
-      let w = weight.pointer + j * d
-      let gw = gradWeight.pointer + j * d
-      for i in 0..<n {
-        let g = Double(gradOutput[i * m + j]) - meanGrad
-        let u = distances[i * m + j]
-        guard g != 0, u > 0 else { continue }
-        let xi = x.pointer + i * d
-        let gx = gradX.pointer + i * d
-        switch order {
-        case .finite(let p):
-          for k in 0..<d {
-            let diff = Double(xi[k]) - Double(w[k])
-            if diff == 0 { continue }
-            let partial = (diff > 0 ? 1.0 : -1.0) * pow(abs(diff) / u, p - 1) * g
-            gx[k] += Float(partial)
-            gw[k] -= Float(partial)
-          }
-        case .infinity:
-          var ties = 0
-          for k in 0..<d where abs(Double(xi[k]) - Double(w[k])) == u { ties += 1 }
-          for k in 0..<d {
-            let diff = Double(xi[k]) - Double(w[k])
-            guard abs(diff) == u else { continue }
-            let partial = (diff > 0 ? 1.0 : -1.0) * g / Double(ties)
-            gx[k] += Float(partial)
-            gw[k] -= Float(partial)
-          }
-        }
-      }
-    }
-  }
-}
+import NN
 
 /// The ℓ∞-dist net's `mixture` training objective on the last layer's outputs.
 ///
@@ -207,7 +54,8 @@ public final class LinfDistObjective: ClassificationLoss {
   }
 
   /// The CE weight lam0·exp(ln(lam_end/lam0)·ratio).
-  public var lam: Double { lam0 * exp(log(lamEnd / lam0) * ratio) }
+  /// (Constant when lam0 = lam_end, also 0: the hinge-only objective.)
+  public var lam: Double { lam0 == lamEnd ? lam0 : lam0 * exp(log(lamEnd / lam0) * ratio) }
 
   public func loss(logits dist: Tensor, targets: [Int], gradient: Tensor) -> Double {
     let n = dist.rows
@@ -253,5 +101,218 @@ public final class LinfDistObjective: ClassificationLoss {
     }
     scalarGradient = inv * lam * dScalar
     return inv * hinge + lam * inv * ce
+  }
+}
+
+/// Training of the ℓ∞-dist net v2 (Zhang, Jiang, He, Wang, ICLR 2022) as a custom step, and its exact
+/// certification after training.
+///
+/// Per mini-batch, with t the global batch counter and n_b batches per epoch:
+/// 1. r = clip((t − e_p_start·n_b)/((e_p_end − e_p_start)·n_b), 0, 1) (1 when e_p_end ≤ e_p_start);
+///    p = p_start·(p_end/p_start)^r for every ℓp-dist layer, and p = ∞ once r = 1 (p_end ≥ 100);
+/// 2. the objective ``LinfDistObjective`` at ratio r (λ = lam0·(lam_end/lam0)^r) with ε = eps_train/s
+///    (normalised units) on the distances d = −logits: clipped hinge on the worst-case margin plus
+///    λ·CE(s·z) (`objective: mixture`), or the clipped hinge alone (`objective: hinge`, λ = 0);
+/// 3. Adam (β = (0.9, 0.99), ε = 1e−10, no weight decay) with a per-batch cosine learning rate
+///    lr_t = ½·lr₀·(1 + cos(π·t/T)), T = epochs·n_b; the output scale s has its own lr (`scalar_lr`).
+/// The trainer's SGD and epoch schedule are not used (manifest `train.optimizer.lr` is ignored).
+/// After training every layer gets p = ∞ and the first `max_examples` test examples (all when 0) are
+/// certified at ε = `eps_step`, 2·`eps_step`, … ≤ `eps_max` (pixel units) by interval bounds
+/// (``LpDistLinear/intervalBounds(lower:upper:outLower:outUpper:)``) over the box
+/// [max(x − ε, 0), min(x + ε, 1)]: certified iff every other class's upper logit bound is below the
+/// true class's lower bound. Metrics (percent): `certified_accuracy_at_linf_radius_<ε>`,
+/// `certified_accuracy` (at `eps_test`), `clean_accuracy` (p = ∞).
+/// Input normalisation: the official net divides by one scalar std; here the per-channel std of the
+/// pipeline is used for the box (exact), and ε_train/mean(s_c) for the training margin (exact with one
+/// channel, Fashion-MNIST/MNIST).
+///
+/// **References:**
+/// - zbh2047/L_inf-dist-net-v2 `main.py` (`parse_function_call`, the p/λ/ε schedules, `train`,
+///   `certified_test`), `ell_inf_models.py` `MLPModel`, `command/*.sh` (lr 0.03, scalar lr 0.006,
+///   p 8 → 1000, Adam β₂ 0.99, ε 1e−10).
+public final class LinfDistTraining: TrainingHooks {
+  /// The registry entry: `linf-dist` with the MNIST ε = 0.1 command's values.
+  public static let definition = ComponentDefinition(
+    name: "linf-dist",
+    parameters: [
+      "objective": .text("mixture"), "eps_train": .number(0.3), "eps_test": .number(0.1), "p_start": .number(8),
+      "p_end": .number(1000), "p_start_epoch": .number(0), "p_end_epoch": .number(400), "lam0": .number(0.05),
+      "lam_end": .number(0.0002), "lr": .number(0.03), "scalar_lr": .number(0.006), "eps_step": .number(0.05),
+      "eps_max": .number(0.3), "max_examples": .number(0),
+    ],
+    choices: ["objective": ["mixture", "hinge"]]
+  ) { spec, context in
+    guard context.spec.model.name == "linf-dist" else {
+      throw JobFailure(.badSpec, "component 'linf-dist' needs model 'linf-dist', not '\(context.spec.model.name)'")
+    }
+    let hinge = try spec.text("objective") == "hinge"
+    let std = Double(context.normalization.std.reduce(0, +)) / Double(context.normalization.std.count)
+    let epsTrain = try spec.number("eps_train", { $0 > 0 })
+    let lam0 = hinge ? 0 : try spec.number("lam0", { $0 > 0 })
+    let lamEnd = hinge ? 0 : try spec.number("lam_end", { $0 > 0 })
+    return LinfDistTraining(
+      objective: LinfDistObjective(eps: epsTrain / std, clip: 1, lam0: lam0, lamEnd: lamEnd),
+      pStart: try spec.number("p_start", { $0 >= 1 }), pEnd: try spec.number("p_end", { $0 >= 1 }),
+      pEpochs: (try spec.number("p_start_epoch", { $0 >= 0 }), try spec.number("p_end_epoch", { $0 >= 0 })),
+      lr: try spec.number("lr", { $0 > 0 }), scalarLR: try spec.number("scalar_lr", { $0 >= 0 }),
+      epsTest: try spec.number("eps_test", { $0 > 0 }),
+      radii: SmoothedCertification.radiusGrid(
+        step: try spec.number("eps_step", { $0 > 0 }), max: try spec.number("eps_max", { $0 > 0 })),
+      maxExamples: try spec.integer("max_examples"), normalization: context.normalization)
+  }
+
+  /// The objective (its ratio, scale and ε are updated per batch).
+  public let objective: LinfDistObjective
+  /// p schedule: start and end orders, start and end epochs.
+  public let pStart: Double, pEnd: Double, pEpochs: (start: Double, end: Double)
+  /// Peak learning rates of the weights and of the output scale.
+  public let lr: Double, scalarLR: Double
+  /// The test radius of `certified_accuracy` and the radii of the family (pixel units).
+  public let epsTest: Double, radii: [Double]
+  /// Test examples certified (0 = all).
+  public let maxExamples: Int
+  private let normalization: Normalization
+  private var adam: [ObjectIdentifier: (m: [Double], v: [Double])] = [:]
+  private var scalarMoments = (m: 0.0, v: 0.0)
+  private var adamSteps = 0
+  private let distances = Tensor(shape: [0]), dDistances = Tensor(shape: [0]), dLogits = Tensor(shape: [0])
+
+  /// Creates the hook.
+  public init(
+    objective: LinfDistObjective, pStart: Double, pEnd: Double, pEpochs: (Double, Double), lr: Double,
+    scalarLR: Double, epsTest: Double, radii: [Double], maxExamples: Int, normalization: Normalization
+  ) {
+    self.objective = objective
+    self.pStart = pStart
+    self.pEnd = pEnd
+    self.pEpochs = pEpochs
+    self.lr = lr
+    self.scalarLR = scalarLR
+    self.epsTest = epsTest
+    self.radii = radii
+    self.maxExamples = maxExamples
+    self.normalization = normalization
+  }
+
+  /// The progress ratio r and the order p at global batch t with n_b batches per epoch.
+  public func schedule(batch t: Int, perEpoch nb: Int) -> (ratio: Double, order: DistanceOrder) {
+    let (a, b) = pEpochs
+    let ratio =
+      b <= a ? 1 : Swift.min(1, Swift.max(0, (Double(t) - a * Double(nb)) / ((b - a) * Double(nb))))
+    if ratio >= 1 && pEnd >= 100 { return (ratio, .infinity) }
+    return (ratio, .finite(pStart * pow(pEnd / pStart, ratio)))
+  }
+
+  public func trainStep(_ trainer: Trainer, _ batch: TrainingBatch) throws -> StepOutcome? {
+    let model = trainer.model
+    let nb = (trainer.train.count + trainer.batchSize - 1) / trainer.batchSize
+    let t = batch.epoch * nb + batch.step
+    let (ratio, order) = schedule(batch: t, perEpoch: nb)
+    for layer in ModelZoo.distanceLayers(of: model) { layer.order = order }
+    objective.ratio = ratio
+    let logits = model.forward(batch.inputs, training: true)
+    distances.resize(logits.shape)
+    for k in 0..<logits.count { distances[k] = -logits[k] }
+    let value = objective.loss(logits: distances, targets: batch.labels, gradient: dDistances)
+    guard value.isFinite else { return StepOutcome(loss: value, logits: logits) }
+    dLogits.resize(logits.shape)
+    for k in 0..<logits.count { dLogits[k] = -dDistances[k] }
+    _ = model.backward(dLogits)
+    let rate = 0.5 * (1 + cos(Double.pi * Double(t) / Double(Swift.max(trainer.epochs * nb, 1))))
+    adamStep(model.parameters, lr: lr * rate, scalarLR: scalarLR * rate)
+    return StepOutcome(loss: value, logits: logits)
+  }
+
+  /// One Adam step (β₁ 0.9, β₂ 0.99, ε 1e−10, bias-corrected, no weight decay) on the parameters and on
+  /// the output scale s.
+  func adamStep(_ parameters: [Parameter], lr: Double, scalarLR: Double) {
+    let (b1, b2, eps) = (0.9, 0.99, 1e-10)
+    adamSteps += 1
+    let c1 = 1 - pow(b1, Double(adamSteps))
+    let c2 = 1 - pow(b2, Double(adamSteps))
+    for p in parameters where p.isTrainable {
+      let id = ObjectIdentifier(p)
+      var state =
+        adam[id] ?? ([Double](repeating: 0, count: p.value.count), [Double](repeating: 0, count: p.value.count))
+      adam[id] = nil
+      for k in 0..<p.value.count {
+        let g = Double(p.grad[k])
+        state.m[k] = b1 * state.m[k] + (1 - b1) * g
+        state.v[k] = b2 * state.v[k] + (1 - b2) * g * g
+        p.value[k] -= Float(lr * (state.m[k] / c1) / ((state.v[k] / c2).squareRoot() + eps))
+      }
+      adam[id] = state
+    }
+    let g = objective.scalarGradient
+    scalarMoments.m = b1 * scalarMoments.m + (1 - b1) * g
+    scalarMoments.v = b2 * scalarMoments.v + (1 - b2) * g * g
+    objective.scalar -= scalarLR * (scalarMoments.m / c1) / ((scalarMoments.v / c2).squareRoot() + eps)
+  }
+
+  /// Whether every class other than `label` has an upper logit bound below the label's lower bound.
+  static func certified(lower: UnsafePointer<Float>, upper: UnsafePointer<Float>, classes: Int, label: Int) -> Bool {
+    (0..<classes).allSatisfy { $0 == label || upper[$0] < lower[label] }
+  }
+
+  /// Per example, whether it is certified at pixel radius ε ([N] of `inputs` [N, …], normalised).
+  public func certify(_ model: Classifier, inputs: Tensor, labels: [Int], eps: Double) -> [Bool] {
+    let layers = ModelZoo.distanceLayers(of: model)
+    let n = inputs.rows
+    let d = inputs.rowSize
+    let c = normalization.std.count
+    var lower = Tensor(shape: [n, d])
+    var upper = Tensor(shape: [n, d])
+    for k in 0..<(n * d) {
+      let ch = k % c
+      let e = Float(eps) / normalization.std[ch]
+      let low = (0 - normalization.mean[ch]) / normalization.std[ch]
+      let high = (1 - normalization.mean[ch]) / normalization.std[ch]
+      lower[k] = Swift.max(inputs[k] - e, low)
+      upper[k] = Swift.min(inputs[k] + e, high)
+    }
+    for layer in layers {
+      let nextLower = Tensor(shape: [0])
+      let nextUpper = Tensor(shape: [0])
+      layer.intervalBounds(lower: lower, upper: upper, outLower: nextLower, outUpper: nextUpper)
+      (lower, upper) = (nextLower, nextUpper)
+    }
+    let k = model.classes
+    return (0..<n).map {
+      Self.certified(lower: lower.pointer + $0 * k, upper: upper.pointer + $0 * k, classes: k, label: labels[$0])
+    }
+  }
+
+  public func finish(_ trainer: Trainer, output: inout JobOutput) throws {
+    let model = trainer.model
+    for layer in ModelZoo.distanceLayers(of: model) { layer.order = .infinity }
+    let test = trainer.test
+    let count = maxExamples > 0 ? Swift.min(maxExamples, test.count) : test.count
+    guard count > 0 else { return }
+    let inputs = Tensor(shape: [0])
+    var labels: [Int] = []
+    var none: RandomStream? = nil
+    let all = Array(0..<count)
+    let grid = Set(radii + [epsTest]).sorted()
+    var hits = [Double: Int]()
+    var correct = 0
+    var start = 0
+    while start < count {
+      let end = Swift.min(start + 256, count)
+      test.fill(all[start..<end], into: inputs, labels: &labels, augment: &none)
+      correct += (end - start) - misclassified(model.forward(inputs, training: false), labels)
+      for eps in grid {
+        let ok = certify(model, inputs: inputs, labels: labels, eps: eps)
+        hits[eps, default: 0] += ok.filter { $0 }.count
+      }
+      start = end
+    }
+    let percent = { (h: Int) in 100 * Double(h) / Double(count) }
+    for eps in radii {
+      output.overall["certified_accuracy_at_linf_radius_\(SmoothedCertification.radiusName(eps))"] = percent(hits[eps]!)
+    }
+    output.overall["certified_accuracy"] = percent(hits[epsTest]!)
+    output.overall["clean_accuracy"] = percent(correct)
+    output.overall["output_scale"] = objective.scalar
+    output.series["certified_accuracy"] = ["radius": radii, "accuracy": radii.map { percent(hits[$0]!) }]
   }
 }

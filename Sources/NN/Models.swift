@@ -56,7 +56,7 @@ public final class Classifier {
 /// The model zoo: names as manifests use them.
 public enum ModelZoo {
   /// The names a manifest may use.
-  public static let names = ["mlp", "cnn-small", "resnet32"]
+  public static let names = ["mlp", "cnn-small", "resnet32", "linf-dist"]
 
   /// An error for an unknown model or a bad configuration.
   public struct Error: Swift.Error, CustomStringConvertible {
@@ -66,7 +66,7 @@ public enum ModelZoo {
 
   /// Builds a model for inputs [H, W, C] and `classes` outputs.
   /// - Parameters:
-  ///   - widths: hidden widths of `mlp` (default [512, 512]).
+  ///   - widths: hidden widths of `mlp` (default [512, 512]) and of `linf-dist` (default 4 × 5120, MNIST's depth 5).
   ///   - normedHead: use LDAM-DRW's cosine classifier instead of a linear head.
   public static func make(
     _ name: String, inputShape: [Int], classes: Int, widths: [Int]? = nil, normedHead: Bool = false
@@ -76,6 +76,7 @@ public enum ModelZoo {
     case "mlp": return mlp(inputShape: inputShape, classes: classes, widths: widths ?? [512, 512], head: head)
     case "cnn-small": return cnnSmall(inputShape: inputShape, classes: classes, head: head)
     case "resnet32": return resnet32(inputShape: inputShape, classes: classes, head: head)
+    case "linf-dist": return linfDist(inputShape: inputShape, classes: classes, widths: widths ?? [5120, 5120, 5120, 5120])
     default: throw Error(description: "unknown model '\(name)' (known: \(names.joined(separator: ", ")))")
     }
   }

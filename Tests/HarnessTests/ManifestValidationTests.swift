@@ -172,7 +172,7 @@ struct ManifestValidationTests {
     let found = problems(manifest(replacingLine: 9, with: "  name: vgg16"))
     #expect(
       found.map(\.description) == [
-        "m.yaml:9: model.name: unknown model 'vgg16' (expected one of: mlp, cnn-small, resnet32)"
+        "m.yaml:9: model.name: unknown model 'vgg16' (expected one of: mlp, cnn-small, resnet32, linf-dist)"
       ])
   }
 

@@ -1,5 +1,6 @@
 import Engine
 import Methods
+import NN
 import Testing
 import _ReplicateTestSupport
 

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Methods
+import NN
 import Testing
 import _ReplicateTestSupport
 

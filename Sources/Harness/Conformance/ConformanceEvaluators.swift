@@ -1,5 +1,6 @@
 import Engine
 import Methods
+import NN
 
 /// One evaluator per method: reads the case's params and inputs, runs the project's implementation
 /// and returns every value it computes, by the vector file's key names.

@@ -27,7 +27,7 @@ public enum Registry {
   /// Training-set augmentations.
   public static let augmentations = ["none", "crop", "crop-flip"]
   /// Networks.
-  public static let models = ["mlp", "cnn-small", "resnet32"]
+  public static let models = ["mlp", "cnn-small", "resnet32", "linf-dist"]
   /// Weight initialisations.
   public static let initializations = ["torch-default", "kaiming-normal"]
   /// Optimisers.

@@ -34,12 +34,12 @@ extension ManifestReader {
   func modelSpec(_ root: ObjectReader) -> ModelSpec {
     guard let o = root.object("model", required: true, schema: "model") else { return ModelSpec(name: "") }
     let name = o.string("name", required: true, oneOf: Registry.models, what: "model") ?? ""
-    // Widths shape the mlp only (NN's `ModelZoo.make` ignores them otherwise), so other models resolve
-    // without them: an overlay switching mlp → resnet32 does not carry stale widths into the spec.
+    // Widths shape the mlp and the linf-dist net only (NN's `ModelZoo.make` ignores them otherwise), so
+    // other models resolve without them: an overlay switching mlp → resnet32 does not carry stale widths.
     var widths = o.intList("widths", min: 1, nonEmpty: true)
     if name == "mlp" {
       if widths == nil && o.value("widths") == nil { widths = Registry.defaultMLPWidths }
-    } else {
+    } else if name != "linf-dist" {
       widths = nil
     }
     return ModelSpec(

@@ -18,6 +18,12 @@
 /// | `epoch-summary` | mean test error of the last k epochs, best epoch, memorisation gap | ``EpochSummary`` |
 /// | `cdb-w` | CDB-W: CE weighted by class difficulty (1 − validation accuracy)^τ, updated every epoch | ``CDBWeighting`` |
 /// | `cdb-s` | CDB-S (reconstruction): classes sampled ∝ (1 − validation accuracy)^τ every epoch | ``CDBSampling`` |
+/// | `gaussian-noise` | trains on noisy copies x + N(0, σ²I) (Cohen et al. 2019) | ``GaussianNoiseTraining`` |
+/// | `smoothmix` | SmoothMix's adversarial mixup step on the smoothed classifier (Jeong et al. 2021) | ``SmoothMixTraining`` |
+/// | `certify` | randomized-smoothing CERTIFY/PREDICT on the test set: certified accuracy at ℓ2 radii | ``SmoothedCertification`` |
+/// | `set-valued` | top-k / average-k set error against k on the test set (Lorieul et al.) | ``SetValuedPrediction`` |
+/// | `ambiguity-oracle` | Bayes top-K / average-K errors of a synthetic class-overlap mixture against its heterogeneity | ``AmbiguityOracle`` |
+/// | `linf-dist` | ℓ∞-dist net v2 training (p schedule, clipped hinge + CE, Adam) and exact ℓ∞ certification | ``LinfDistTraining`` |
 public enum ComponentRegistry {
   /// Every registered component by name.
   public static let definitions: [String: ComponentDefinition] = Dictionary(
@@ -35,6 +41,12 @@ public enum ComponentRegistry {
       EpochSummary.definition,
       CDBWeighting.definition,
       CDBSampling.definition,
+      GaussianNoiseTraining.definition,
+      SmoothMixTraining.definition,
+      SmoothedCertification.definition,
+      SetValuedPrediction.definition,
+      AmbiguityOracle.definition,
+      LinfDistTraining.definition,
     ].map { ($0.name, $0) })
 
   /// The component's spec with every parameter present and checked (names, types, choices).
