@@ -39,7 +39,14 @@ extension Report {
     // Then every curve a component added (`susceptibility`, `cals_lambda_mean`, …), by name; the trainer's
     // own `lr` and `train_error` are left out.
     let standard: Set<String> = ["train_loss", "test_error", "train_error", "lr"]
-    let extra = Set(byMethod.flatMap { $0.1.flatMap { $0.curves.keys } }).subtracting(standard).sorted()
+    let keys = Set(byMethod.flatMap { $0.1.flatMap { $0.curves.keys } }).subtracting(standard)
+    // Per-class families (`cdb_weight_0`, `cdb_weight_1`, …) would give one chart per class: left out.
+    func familyPrefix(_ key: String) -> Substring? {
+      guard let cut = key.lastIndex(of: "_"), Int(key[key.index(after: cut)...]) != nil else { return nil }
+      return key[..<cut]
+    }
+    let familySizes = Dictionary(grouping: keys.compactMap(familyPrefix), by: { $0 }).mapValues(\.count)
+    let extra = keys.filter { key in familyPrefix(key).map { (familySizes[$0] ?? 0) < 2 } ?? true }.sorted()
     curves += extra.map { ($0, $0.replacingOccurrences(of: "_", with: " "), nil) }
     for curve in curves {
       let series = byMethod.compactMap { method, runs -> XYChart.Series? in
