@@ -94,6 +94,22 @@ struct PlanTests {
     #expect(rows.first?.hasPrefix(String(jobs[0].id.prefix(12)) + "  demo") == true)
   }
 
+  @Test("a recorded divergence is shown and not planned; a crash is planned again")
+  func divergedJobs() throws {
+    let dir = TempDir()
+    let jobs = try plannedJobs(profile: "smoke")
+    let store = ResultStore(root: dir.path)
+    let timing = RunTiming(seconds: 1, started: Date(), finished: Date())
+    try store.writeFailure(
+      jobs[0], reason: FailureReason(code: "non-finite-loss", message: "loss is NaN"), timing: timing)
+    try store.writeFailure(jobs[1], reason: FailureReason(code: "crash", message: "signal 9"), timing: timing)
+    let plan = Plan(profile: "smoke", jobs: jobs, store: store)
+    #expect(plan.uncached.map(\.id) == jobs.dropFirst().map(\.id))
+    let text = plan.table(parallel: 1)
+    #expect(text.contains("0 cached, 1 diverged earlier (--force reruns), \(jobs.count - 1) to run"))
+    #expect(text.split(separator: "\n").dropFirst(2).first?.hasSuffix("diverged") == true)
+  }
+
   @Test("the heuristic counts the long-tailed subset's examples")
   func heuristic() throws {
     let job = try plannedJobs()[0]  // fashion-mnist, exponential ρ=100, cnn-small, 3 epochs

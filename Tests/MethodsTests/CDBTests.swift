@@ -90,14 +90,7 @@ struct CDBTests {
   }
 
   func trainer(hooks: TrainingHooks, validation: BatchSource, epochs: Int = 3) throws -> Trainer {
-    let model = try ModelZoo.make("mlp", inputShape: [4, 4, 1], classes: 3, widths: [16])
-    let key = RandomKey(seed: 5)
-    model.initialize(.torchDefault, key: key.split("init"))
-    return Trainer(
-      model: model, loss: CrossEntropyLoss(), optimizer: SGD(learningRate: 0.05, momentum: 0.9),
-      schedule: .constant(base: 0.05, warmup: 0), train: BlobSource(count: 96, classes: 3, seed: 1),
-      test: BlobSource(count: 60, classes: 3, seed: 2), validation: validation, epochs: epochs, batchSize: 16,
-      augment: false, hooks: hooks, key: key)
+    try blobTrainer(seed: 5, hooks: hooks, epochs: epochs, validation: validation)
   }
 
   @Test func cdbWTrainsWithWeightsFromTheLastValidationPass() throws {

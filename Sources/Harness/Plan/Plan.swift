@@ -10,6 +10,8 @@ public struct Plan: Sendable {
     public var job: PlannedJob
     /// Whether a valid result exists.
     public var cached: Bool
+    /// Whether an earlier run recorded that its loss diverged (not rerun without `--force`).
+    public var diverged: Bool = false
   }
 
   /// The profile.
@@ -22,7 +24,10 @@ public struct Plan: Sendable {
   /// Builds the plan of `jobs`, reading which are cached (and their timings) from `store`.
   public init(profile: String, jobs: [PlannedJob], store: ResultStore) {
     self.profile = profile
-    entries = jobs.map { Entry(job: $0, cached: store.isDone($0)) }
+    entries = jobs.map {
+      let cached = store.isDone($0)
+      return Entry(job: $0, cached: cached, diverged: !cached && store.hasRecordedDivergence($0))
+    }
     var sums: [String: (Double, Int)] = [:]
     for record in store.results(profile: profile) {
       guard let seconds = record.seconds else { continue }
@@ -32,8 +37,8 @@ public struct Plan: Sendable {
     measuredSeconds = sums.mapValues { $0.0 / Double($0.1) }
   }
 
-  /// The jobs without results.
-  public var uncached: [PlannedJob] { entries.filter { !$0.cached }.map(\.job) }
+  /// The jobs a run would start: neither a result nor a recorded divergence.
+  public var uncached: [PlannedJob] { entries.filter { !$0.cached && !$0.diverged }.map(\.job) }
 
   /// Per-example-per-epoch seconds of each model at one BLAS thread, for the heuristic estimate.
   public static let secondsPerExampleEpoch: [String: Double] = ["mlp": 20e-6, "cnn-small": 200e-6, "resnet32": 3e-3]
@@ -83,12 +88,16 @@ public struct Plan: Sendable {
     let rows = entries.map {
       [
         String($0.job.id.prefix(12)), $0.job.experiment, $0.job.methodId,
-        $0.job.settingLabel.isEmpty ? "-" : $0.job.settingLabel, String($0.job.seed), $0.cached ? "yes" : "no",
+        $0.job.settingLabel.isEmpty ? "-" : $0.job.settingLabel, String($0.job.seed),
+        $0.cached ? "yes" : $0.diverged ? "diverged" : "no",
       ]
     }
     var out = TextTable.render(header: header, rows: rows)
     let missing = uncached.count
-    out += "\n\(entries.count) jobs (\(profile)): \(entries.count - missing) cached, \(missing) to run"
+    let diverged = entries.filter(\.diverged).count
+    out += "\n\(entries.count) jobs (\(profile)): \(entries.count - missing - diverged) cached, "
+    out += diverged > 0 ? "\(diverged) diverged earlier (--force reruns), " : ""
+    out += "\(missing) to run"
     if missing > 0 {
       let (seconds, heuristic) = estimate(parallel: parallel)
       out += "; ETA ≈ \(ConsoleProgress.duration(seconds)) at \(parallel) job\(parallel == 1 ? "" : "s") at a time"
@@ -110,7 +119,8 @@ public struct Plan: Sendable {
               ("id", .string(entry.job.id)), ("experiment", .string(entry.job.experiment)),
               ("method", .string(entry.job.methodId)), ("setting", entry.job.setting.json),
               ("setting_label", .string(entry.job.settingLabel)), ("seed", .int(entry.job.seed)),
-              ("cached", .bool(entry.cached)), ("result", .string(store.resultPath(entry.job))),
+              ("cached", .bool(entry.cached)), ("diverged", .bool(entry.diverged)),
+              ("result", .string(store.resultPath(entry.job))),
               (
                 "command",
                 .array(["run-job", entry.job.id, "--profile", profile, "--results", resultsDir].map(JSON.string))

@@ -108,7 +108,7 @@ public final class Runner: Sendable {
     for job in unique {
       if !options.force && store.isDone(job) {
         statuses[job.id] = .cached
-      } else if !options.force, store.failure(for: job)?.reason?.code == JobFailure.Code.nonFiniteLoss.rawValue {
+      } else if !options.force, store.hasRecordedDivergence(job) {
         statuses[job.id] = .failedEarlier
       } else {
         toRun.append(job)

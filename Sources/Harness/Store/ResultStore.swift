@@ -45,6 +45,12 @@ public struct ResultStore: Sendable {
   /// Whether the job has a valid result.
   public func isDone(_ job: PlannedJob) -> Bool { result(for: job) != nil }
 
+  /// Whether an earlier run recorded that the job's loss diverged (a `non-finite-loss` failure file): the
+  /// spec's outcome, which runs and plans keep like a result unless forced.
+  public func hasRecordedDivergence(_ job: PlannedJob) -> Bool {
+    failure(for: job)?.reason?.code == JobFailure.Code.nonFiniteLoss.rawValue
+  }
+
   /// Writes the job's result atomically and removes its failure file. Without `force`, an existing
   /// valid result is kept and false is returned.
   @discardableResult
