@@ -18,9 +18,13 @@ import NN
 /// the bound; this follows the vectors.
 /// ``loss(logits:targets:gradient:)`` takes d as `logits`; ``scalarGradient`` is ∂loss/∂scalar.
 ///
+/// With ``v1Mix`` set, the objective is instead the repository's `hinge(mix)` (the ℓ∞-dist net v1 loss):
+/// loss = (1 − mix)·mean_i max_j relu(m_ij) + mix·mean_{i,j} relu(m_ij) (the second mean over all N·K
+/// entries, the target's 0 included), unclipped, with no cross-entropy term.
+///
 /// **References:**
 /// - zbh2047/L_inf-dist-net-v2 `ell_inf_models.py` `MLPModel.forward`, `main.py` `mixture`
-///   (`lam0=0.1`, `lam_end=0.001`, `clip=1` defaults; `update(ratio)`).
+///   (`lam0=0.1`, `lam_end=0.001`, `clip=1` defaults; `update(ratio)`) and `hinge` (`mix=0.25`).
 public final class LinfDistObjective: ClassificationLoss {
   /// Ignored: the objective is unweighted.
   public var classWeights: [Float]?
@@ -38,13 +42,17 @@ public final class LinfDistObjective: ClassificationLoss {
   public private(set) var scalarGradient = 0.0
   /// The last call's worst-case margins m [N·K] (before the clamp), row-major.
   public private(set) var worstMargins: [Double] = []
+  /// The v1 hinge's mix (`hinge(mix)`), or nil for the v2 `mixture` objective.
+  public let v1Mix: Double?
   private var row = SoftmaxRow()
 
-  /// Creates the objective.
+  /// Creates the objective (the v1 hinge when `v1Mix` is given; `clip` and λ are then unused).
   public init(
-    eps: Double, clip: Double = 1, lam0: Double = 0.1, lamEnd: Double = 0.001, ratio: Double = 0, scalar: Double = 1
+    eps: Double, clip: Double = 1, lam0: Double = 0.1, lamEnd: Double = 0.001, ratio: Double = 0, scalar: Double = 1,
+    v1Mix: Double? = nil
   ) {
     precondition(eps > 0, "eps must be positive")
+    self.v1Mix = v1Mix
     self.eps = eps
     self.clip = clip
     self.lam0 = lam0
@@ -69,6 +77,9 @@ public final class LinfDistObjective: ClassificationLoss {
     var hinge = 0.0
     var ce = 0.0
     var dScalar = 0.0
+    if let mix = v1Mix {
+      return v1Hinge(dist, targets: targets, gradient: gradient, mix: mix)
+    }
     for i in 0..<n {
       let t = targets[i]
       let d = dist.pointer + i * k
@@ -102,6 +113,42 @@ public final class LinfDistObjective: ClassificationLoss {
     scalarGradient = inv * lam * dScalar
     return inv * hinge + lam * inv * ce
   }
+
+  /// `hinge(mix)`: (1 − mix)·mean_i max_j relu(m_ij) + mix·mean_{i,j} relu(m_ij); the max's subgradient
+  /// goes to the first maximal index, relu passes it for m ≥ 0, and the target's m = 0 is a constant.
+  private func v1Hinge(_ dist: Tensor, targets: [Int], gradient: Tensor, mix: Double) -> Double {
+    let n = dist.rows
+    let k = dist.rowSize
+    gradient.fill(0)
+    scalarGradient = 0
+    let (maxWeight, meanWeight) = ((1 - mix) / Double(n), mix / Double(n * k))
+    let s = 1 / (2 * eps)
+    var total = 0.0
+    for i in 0..<n {
+      let t = targets[i]
+      let d = dist.pointer + i * k
+      let g = gradient.pointer + i * k
+      var best = 0
+      var bestValue = -Double.infinity
+      for j in 0..<k {
+        let m = j == t ? 0 : (Double(d[t]) - Double(d[j]) + 2 * eps) / (2 * eps)
+        worstMargins.append(m)
+        let r = Swift.max(m, 0)
+        if r > bestValue { (best, bestValue) = (j, r) }
+        total += meanWeight * r
+        if j != t && m >= 0 {
+          g[t] = Float(Double(g[t]) + meanWeight * s)
+          g[j] = Float(Double(g[j]) - meanWeight * s)
+        }
+      }
+      total += maxWeight * bestValue
+      if best != t && worstMargins[i * k + best] >= 0 {
+        g[t] = Float(Double(g[t]) + maxWeight * s)
+        g[best] = Float(Double(g[best]) - maxWeight * s)
+      }
+    }
+    return total
+  }
 }
 
 /// Training of the ℓ∞-dist net v2 (Zhang, Jiang, He, Wang, ICLR 2022) as a custom step, and its exact
@@ -112,7 +159,8 @@ public final class LinfDistObjective: ClassificationLoss {
 ///    p = p_start·(p_end/p_start)^r for every ℓp-dist layer, and p = ∞ once r = 1 (p_end ≥ 100);
 /// 2. the objective ``LinfDistObjective`` at ratio r (λ = lam0·(lam_end/lam0)^r) with ε = eps_train/s
 ///    (normalised units) on the distances d = −logits: clipped hinge on the worst-case margin plus
-///    λ·CE(s·z) (`objective: mixture`), or the clipped hinge alone (`objective: hinge`, λ = 0);
+///    λ·CE(s·z) (`objective: mixture`), the clipped hinge alone (`objective: hinge`, λ = 0: the paper's
+///    ablation), or the repository's v1 loss `hinge(mix)` (`objective: hinge-v1`, unclipped, `mix` 0.25);
 /// 3. Adam (β = (0.9, 0.99), ε = 1e−10, no weight decay) with a per-batch cosine learning rate
 ///    lr_t = ½·lr₀·(1 + cos(π·t/T)), T = epochs·n_b; the output scale s has its own lr (`scalar_lr`).
 /// The trainer's SGD and epoch schedule are not used (manifest `train.optimizer.lr` is ignored).
@@ -120,8 +168,11 @@ public final class LinfDistObjective: ClassificationLoss {
 /// certified at ε = `eps_step`, 2·`eps_step`, … ≤ `eps_max` (pixel units) by interval bounds
 /// (``LpDistLinear/intervalBounds(lower:upper:outLower:outUpper:)``) over the box
 /// [max(x − ε, 0), min(x + ε, 1)]: certified iff every other class's upper logit bound is below the
-/// true class's lower bound. Metrics (percent): `certified_accuracy_at_linf_radius_<ε>`,
-/// `certified_accuracy` (at `eps_test`), `clean_accuracy` (p = ∞).
+/// true class's lower bound; the same examples are attacked by ``pgdCorrect(_:inputs:labels:stream:)``
+/// (`pgd_steps` steps, 0 = none). Metrics (percent): `certified_accuracy_at_linf_radius_<ε>`,
+/// `certified_accuracy` (at `eps_test`), `clean_accuracy` (p = ∞), `pgd_accuracy` (at `eps_test`).
+/// The test set is evaluated every `test_every` epochs and after the last (`main.py` tests every 5
+/// epochs), since evaluating at a finite p costs as much as a training epoch on five times the data.
 /// Input normalisation: the official net divides by one scalar std; here the per-channel std of the
 /// pipeline is used for the box (exact), and ε_train/mean(s_c) for the training margin (exact with one
 /// channel, Fashion-MNIST/MNIST).
@@ -138,27 +189,32 @@ public final class LinfDistTraining: TrainingHooks {
       "objective": .text("mixture"), "eps_train": .number(0.3), "eps_test": .number(0.1), "p_start": .number(8),
       "p_end": .number(1000), "p_start_epoch": .number(0), "p_end_epoch": .number(400), "lam0": .number(0.05),
       "lam_end": .number(0.0002), "lr": .number(0.03), "scalar_lr": .number(0.006), "eps_step": .number(0.05),
-      "eps_max": .number(0.3), "max_examples": .number(0),
+      "eps_max": .number(0.3), "max_examples": .number(0), "mix": .number(0.25), "test_every": .number(5),
+      "pgd_steps": .number(100),
     ],
-    choices: ["objective": ["mixture", "hinge"]]
+    choices: ["objective": ["mixture", "hinge", "hinge-v1"]]
   ) { spec, context in
     guard context.spec.model.name == "linf-dist" else {
       throw JobFailure(.badSpec, "component 'linf-dist' needs model 'linf-dist', not '\(context.spec.model.name)'")
     }
-    let hinge = try spec.text("objective") == "hinge"
+    let form = try spec.text("objective")
     let std = Double(context.normalization.std.reduce(0, +)) / Double(context.normalization.std.count)
     let epsTrain = try spec.number("eps_train", { $0 > 0 })
-    let lam0 = hinge ? 0 : try spec.number("lam0", { $0 > 0 })
-    let lamEnd = hinge ? 0 : try spec.number("lam_end", { $0 > 0 })
+    let mixture = form == "mixture"
+    let lam0 = mixture ? try spec.number("lam0", { $0 > 0 }) : 0
+    let lamEnd = mixture ? try spec.number("lam_end", { $0 > 0 }) : 0
+    let v1Mix = form == "hinge-v1" ? try spec.number("mix", { $0 >= 0 && $0 <= 1 }) : nil
     return LinfDistTraining(
-      objective: LinfDistObjective(eps: epsTrain / std, clip: 1, lam0: lam0, lamEnd: lamEnd),
+      objective: LinfDistObjective(eps: epsTrain / std, clip: 1, lam0: lam0, lamEnd: lamEnd, v1Mix: v1Mix),
       pStart: try spec.number("p_start", { $0 >= 1 }), pEnd: try spec.number("p_end", { $0 >= 1 }),
       pEpochs: (try spec.number("p_start_epoch", { $0 >= 0 }), try spec.number("p_end_epoch", { $0 >= 0 })),
       lr: try spec.number("lr", { $0 > 0 }), scalarLR: try spec.number("scalar_lr", { $0 >= 0 }),
       epsTest: try spec.number("eps_test", { $0 > 0 }),
       radii: SmoothedCertification.radiusGrid(
         step: try spec.number("eps_step", { $0 > 0 }), max: try spec.number("eps_max", { $0 > 0 })),
-      maxExamples: try spec.integer("max_examples"), normalization: context.normalization)
+      maxExamples: try spec.integer("max_examples"), normalization: context.normalization,
+      testEvery: try spec.integer("test_every"), pgdSteps: try spec.integer("pgd_steps"),
+      pgdKey: context.key.split("pgd"))
   }
 
   /// The objective (its ratio, scale and ε are updated per batch).
@@ -169,8 +225,13 @@ public final class LinfDistTraining: TrainingHooks {
   public let lr: Double, scalarLR: Double
   /// The test radius of `certified_accuracy` and the radii of the family (pixel units).
   public let epsTest: Double, radii: [Double]
-  /// Test examples certified (0 = all).
+  /// Test examples certified and attacked (0 = all).
   public let maxExamples: Int
+  /// The test set is evaluated every `testEvery` epochs (and after the last).
+  public let testEvery: Int
+  /// PGD steps of the attack at `eps_test` (0 = no attack).
+  public let pgdSteps: Int
+  private let pgdKey: RandomKey
   private let normalization: Normalization
   private var adam: [ObjectIdentifier: (m: [Double], v: [Double])] = [:]
   private var scalarMoments = (m: 0.0, v: 0.0)
@@ -180,8 +241,12 @@ public final class LinfDistTraining: TrainingHooks {
   /// Creates the hook.
   public init(
     objective: LinfDistObjective, pStart: Double, pEnd: Double, pEpochs: (Double, Double), lr: Double,
-    scalarLR: Double, epsTest: Double, radii: [Double], maxExamples: Int, normalization: Normalization
+    scalarLR: Double, epsTest: Double, radii: [Double], maxExamples: Int, normalization: Normalization,
+    testEvery: Int = 1, pgdSteps: Int = 0, pgdKey: RandomKey = RandomKey(seed: 0)
   ) {
+    self.testEvery = Swift.max(testEvery, 1)
+    self.pgdSteps = pgdSteps
+    self.pgdKey = pgdKey
     self.objective = objective
     self.pStart = pStart
     self.pEnd = pEnd
@@ -202,6 +267,8 @@ public final class LinfDistTraining: TrainingHooks {
     if ratio >= 1 && pEnd >= 100 { return (ratio, .infinity) }
     return (ratio, .finite(pStart * pow(pEnd / pStart, ratio)))
   }
+
+  public func evaluatesTest(_ trainer: Trainer, epoch: Int) -> Bool { (epoch + 1) % testEvery == 0 }
 
   public func trainStep(_ trainer: Trainer, _ batch: TrainingBatch) throws -> StepOutcome? {
     let model = trainer.model
@@ -282,6 +349,60 @@ public final class LinfDistTraining: TrainingHooks {
     }
   }
 
+  /// The number of examples of `inputs` (normalised, [N, …]) still classified correctly after the
+  /// official PGD attack at ℓ∞ radius `eps_test` in the evaluation-mode network: a random start
+  /// x₀ + clamp(N(0, (ε/4)²), −ε/2, ε/2), then `pgdSteps` steps x ← Π(x + ε/4·sign(∇ₓ Σ CE(s·z(x), y))),
+  /// Π the projection on the ε-box around x₀ and the valid pixel range (all in normalised units, ε per
+  /// channel). `attack.py` `AttackPGD.find` (one restart, 100 steps, step ε/4, as `main.py` builds it).
+  public func pgdCorrect(
+    _ model: Classifier, inputs: Tensor, labels: [Int], stream: inout RandomStream
+  ) -> Int {
+    let n = inputs.rows
+    let d = inputs.rowSize
+    let c = normalization.std.count
+    let count = n * d
+    let channel = { (k: Int) in k % c }
+    let radius = (0..<c).map { Float(epsTest) / normalization.std[$0] }
+    let low = (0..<c).map { (0 - normalization.mean[$0]) / normalization.std[$0] }
+    let high = (0..<c).map { (1 - normalization.mean[$0]) / normalization.std[$0] }
+    let needed = model.needsInputGradient
+    model.needsInputGradient = true
+    defer { model.needsInputGradient = needed }
+    let x = Tensor(shape: inputs.shape)
+    stream.fillNormal(x.buffer)
+    for k in 0..<count {
+      let e = radius[channel(k)]
+      let start = inputs[k] + Swift.min(Swift.max(x[k] * e / 4, -e / 2), e / 2)
+      x[k] = Swift.min(Swift.max(start, low[channel(k)]), high[channel(k)])
+    }
+    let dLogits = Tensor(shape: [0])
+    var row = SoftmaxRow()
+    let classes = model.classes
+    row.resize(classes)
+    let s = objective.scalar
+    for _ in 0..<pgdSteps {
+      let logits = model.forward(x, training: false)
+      dLogits.resize(logits.shape)
+      for i in 0..<n {
+        for j in 0..<classes { row.logits[j] = s * Double(logits[i * classes + j]) }
+        row.update()
+        for j in 0..<classes {
+          dLogits[i * classes + j] = Float(s * (row.probabilities[j] - (j == labels[i] ? 1 : 0)))
+        }
+      }
+      let grad = model.backward(dLogits)
+      for k in 0..<count {
+        let ch = channel(k)
+        let e = radius[ch]
+        let g = grad[k]
+        let stepped = x[k] + (g > 0 ? e / 4 : g < 0 ? -e / 4 : 0)
+        let boxed = Swift.min(Swift.max(stepped, inputs[k] - e), inputs[k] + e)
+        x[k] = Swift.min(Swift.max(boxed, low[ch]), high[ch])
+      }
+    }
+    return n - misclassified(model.forward(x, training: false), labels)
+  }
+
   public func finish(_ trainer: Trainer, output: inout JobOutput) throws {
     let model = trainer.model
     for layer in ModelZoo.distanceLayers(of: model) { layer.order = .infinity }
@@ -291,10 +412,12 @@ public final class LinfDistTraining: TrainingHooks {
     let inputs = Tensor(shape: [0])
     var labels: [Int] = []
     var none: RandomStream? = nil
+    var attackStream = pgdKey.stream()
     let all = Array(0..<count)
     let grid = Set(radii + [epsTest]).sorted()
     var hits = [Double: Int]()
     var correct = 0
+    var robust = 0
     var start = 0
     while start < count {
       let end = Swift.min(start + 256, count)
@@ -304,6 +427,7 @@ public final class LinfDistTraining: TrainingHooks {
         let ok = certify(model, inputs: inputs, labels: labels, eps: eps)
         hits[eps, default: 0] += ok.filter { $0 }.count
       }
+      if pgdSteps > 0 { robust += pgdCorrect(model, inputs: inputs, labels: labels, stream: &attackStream) }
       start = end
     }
     let percent = { (h: Int) in 100 * Double(h) / Double(count) }
@@ -312,6 +436,7 @@ public final class LinfDistTraining: TrainingHooks {
     }
     output.overall["certified_accuracy"] = percent(hits[epsTest]!)
     output.overall["clean_accuracy"] = percent(correct)
+    if pgdSteps > 0 { output.overall["pgd_accuracy"] = percent(robust) }
     output.overall["output_scale"] = objective.scalar
     output.series["certified_accuracy"] = ["radius": radii, "accuracy": radii.map { percent(hits[$0]!) }]
   }

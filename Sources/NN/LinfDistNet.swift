@@ -91,12 +91,7 @@ public final class LpDistLinear: Layer {
       let u = upper.pointer + r * inputs
       for j in 0..<outputs {
         let w = weight.value.pointer + j * inputs
-        var hi: Float = 0
-        var lo: Float = 0
-        for i in 0..<inputs {
-          hi = Swift.max(hi, Swift.max(w[i] - l[i], u[i] - w[i]))
-          lo = Swift.max(lo, Swift.max(l[i] - w[i], w[i] - u[i]))
-        }
+        let (lo, hi) = LpKernels.intervalBound(w, lower: l, upper: u, count: inputs)
         let shift = (bias?.value[j] ?? 0) - (runningMean?[j] ?? 0)
         if negate {
           outLower[r * outputs + j] = -(hi + shift)

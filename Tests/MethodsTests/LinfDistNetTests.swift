@@ -84,16 +84,18 @@ struct LinfDistNetTests {
   /// Pixel range [0, 1] = [−5, 5] in normalised units, so the blobs lie inside it; pixel ε 0.03 = 0.3 normalised.
   let normalization = Normalization(mean: [0.5], std: [0.1])
 
-  @Test(arguments: ["mixture", "hinge"])
+  @Test(arguments: ["mixture", "hinge", "hinge-v1"])
   func trainsAndCertifies(objective: String) throws {
     let model = try ModelZoo.make("linf-dist", inputShape: [4, 4, 1], classes: 3, widths: [12, 12])
     let key = RandomKey(seed: 4)
     model.initialize(.torchDefault, key: key.split("init"))
-    let hinge = objective == "hinge"
+    let hinge = objective != "mixture"
     let hook = LinfDistTraining(
-      objective: LinfDistObjective(eps: 0.3, clip: 1, lam0: hinge ? 0 : 0.05, lamEnd: hinge ? 0 : 0.0002),
+      objective: LinfDistObjective(
+        eps: 0.3, clip: 1, lam0: hinge ? 0 : 0.05, lamEnd: hinge ? 0 : 0.0002,
+        v1Mix: objective == "hinge-v1" ? 0.25 : nil),
       pStart: 8, pEnd: 1000, pEpochs: (0, 2), lr: 0.03, scalarLR: 0.006, epsTest: 0.01, radii: [0, 0.01, 0.03, 0.1],
-      maxExamples: 30, normalization: normalization)
+      maxExamples: 30, normalization: normalization, testEvery: 5, pgdSteps: 10)
     let trainer = Trainer(
       model: model, loss: CrossEntropyLoss(), optimizer: SGD(learningRate: 0.1),
       schedule: .constant(base: 0.1, warmup: 0),
@@ -102,6 +104,8 @@ struct LinfDistNetTests {
     try trainer.run()
     let losses = trainer.curves["train_loss"]!
     #expect(losses.allSatisfy { $0.isFinite } && losses.last! < losses.first!)
+    // The test set is evaluated after epochs 5, 10 and the last (12) only.
+    #expect(trainer.curves["test_error"]!.indices.filter { trainer.curves["test_error"]![$0].isFinite } == [4, 9, 11])
     var output = JobOutput()
     try hook.finish(trainer, output: &output)
     let m = output.overall
@@ -110,6 +114,8 @@ struct LinfDistNetTests {
     #expect(m["certified_accuracy_at_linf_radius_0.01"]! >= m["certified_accuracy_at_linf_radius_0.03"]!)
     #expect(m["certified_accuracy_at_linf_radius_0.03"]! >= m["certified_accuracy_at_linf_radius_0.1"]!)
     #expect(m["certified_accuracy"] == m["certified_accuracy_at_linf_radius_0.01"])
+    // A certified example cannot be attacked.
+    #expect(m["certified_accuracy"]! <= m["pgd_accuracy"]!)
     #expect(m.filter { $0.key.contains("accuracy") }.values.allSatisfy { $0 >= 0 && $0 <= 100 })
     #expect(m["clean_accuracy"]! > 50)
     // Soundness on one certified example.
@@ -126,5 +132,24 @@ struct LinfDistNetTests {
         #expect((0..<3).allSatisfy { $0 == labels[i] || z[$0] < z[labels[i]] })
       }
     }
+  }
+
+  /// PGD on a two-neuron net with a known answer: logits −‖x − w_c‖_∞ with w₀ = (0, 0), w₁ = (1, 0), and
+  /// x = (0.45, 0) of class 0 (distances 0.45 and 0.55: certified radius 0.05). At ε = 0.1 the attack
+  /// moves x₀ past 0.5 and flips the class; at ε = 0.03 nothing can, and the example is certified.
+  @Test(arguments: [(0.1, 0), (0.03, 1)])
+  func pgdFlipsExactlyWhatCertificationCannotCover(eps: Double, survivors: Int) throws {
+    let model = try ModelZoo.make("linf-dist", inputShape: [1, 2, 1], classes: 2, widths: [])
+    let head = ModelZoo.distanceLayers(of: model)[0]
+    head.weight.value.copy(from: Tensor(shape: [2, 2], values: [0, 0, 1, 0]))
+    head.bias!.value.fill(0)
+    head.order = .infinity
+    let hook = LinfDistTraining(
+      objective: LinfDistObjective(eps: 1), pStart: 8, pEnd: 1000, pEpochs: (0, 1), lr: 0.03, scalarLR: 0.006,
+      epsTest: eps, radii: [eps], maxExamples: 0, normalization: .unit(channels: 1), pgdSteps: 20)
+    let x = Tensor(shape: [1, 1, 2, 1], values: [0.45, 0])
+    var stream = RandomKey(seed: 1).stream()
+    #expect(hook.pgdCorrect(model, inputs: x, labels: [0], stream: &stream) == survivors)
+    #expect(hook.certify(model, inputs: x, labels: [0], eps: eps) == [survivors == 1])
   }
 }

@@ -165,3 +165,17 @@ import _ReplicateTestSupport
     expectApprox(gb.toArray(), (0..<3).map { j in (0..<4).reduce(0.0) { $0 + Double(gradOut[$1 * 3 + j]) } }, abs: 1e-5)
   }
 }
+
+extension LossesGradientTests {
+  /// The v1 hinge `hinge(mix)` against finite differences, and its value by hand on one row.
+  @Test func linfDistV1Hinge() {
+    let (d, t) = Self.batch(10, scale: 1)
+    expectLossGradient(LinfDistObjective(eps: 0.3, v1Mix: 0.25), d, t)
+    // d = (1, 0.5, 2), target 0, eps 0.5: m = (0, (1 − 0.5 + 1)/1, (1 − 2 + 1)/1) = (0, 1.5, 0).
+    let objective = LinfDistObjective(eps: 0.5, v1Mix: 0.25)
+    let g = Tensor(shape: [0])
+    let value = objective.loss(logits: Tensor(shape: [1, 3], values: [1, 0.5, 2]), targets: [0], gradient: g)
+    expectApprox(value, 0.75 * 1.5 + 0.25 * 1.5 / 3)
+    #expect(objective.scalarGradient == 0)
+  }
+}

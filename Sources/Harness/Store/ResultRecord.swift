@@ -156,9 +156,12 @@ public struct ResultRecord: Sendable {
   static func resultDocument(
     job: PlannedJob, output: JobOutput, environment: RunEnvironment, timing: RunTiming
   ) throws -> JSON {
-    var metrics = try JSON(encoding: output).objectValue ?? []
+    var withoutCurves = output
+    withoutCurves.curves = [:]
+    var metrics = try JSON(encoding: withoutCurves).objectValue ?? []
     metrics.removeAll { $0.key == "curves" }
-    let curves = try JSON(encoding: output.curves)
+    // An epoch without a value (e.g. a skipped test evaluation) is `null`.
+    let curves = try JSON(encoding: output.curves.mapValues { $0.map { $0.isFinite ? $0 : nil } })
     return .object(
       try header(job) + [
         ("setting", job.setting.json), ("setting_label", .string(job.setting.label)), ("metrics", .object(metrics)),

@@ -66,6 +66,9 @@ public protocol TrainingHooks: AnyObject {
   func afterStep(_ trainer: Trainer, _ state: StepState) throws
   /// Called at the end of each epoch, after evaluation.
   func epochEnd(_ trainer: Trainer, epoch: Int) throws
+  /// Whether the test set is evaluated after this epoch (default: every epoch). The last epoch is always
+  /// evaluated; a skipped epoch's `test_error` is recorded as not a number (`null` in the result).
+  func evaluatesTest(_ trainer: Trainer, epoch: Int) -> Bool
   /// A post-hoc stage after the last epoch (re-training the classifier, calibration). Returns true when
   /// it changed the model, so the trainer evaluates the test set again.
   func afterTraining(_ trainer: Trainer) throws -> Bool
@@ -80,6 +83,7 @@ extension TrainingHooks {
   public func trainStep(_ trainer: Trainer, _ batch: TrainingBatch) throws -> StepOutcome? { nil }
   public func afterStep(_ trainer: Trainer, _ state: StepState) throws {}
   public func epochEnd(_ trainer: Trainer, epoch: Int) throws {}
+  public func evaluatesTest(_ trainer: Trainer, epoch: Int) -> Bool { true }
   public func afterTraining(_ trainer: Trainer) throws -> Bool { false }
   public func finish(_ trainer: Trainer, output: inout JobOutput) throws {}
 }
@@ -107,6 +111,7 @@ public final class HookChain: TrainingHooks {
   }
   public func afterStep(_ t: Trainer, _ s: StepState) throws { for h in hooks { try h.afterStep(t, s) } }
   public func epochEnd(_ t: Trainer, epoch: Int) throws { for h in hooks { try h.epochEnd(t, epoch: epoch) } }
+  public func evaluatesTest(_ t: Trainer, epoch: Int) -> Bool { hooks.allSatisfy { $0.evaluatesTest(t, epoch: epoch) } }
   public func afterTraining(_ t: Trainer) throws -> Bool {
     var changed = false
     for h in hooks { changed = try h.afterTraining(t) || changed }
@@ -216,13 +221,14 @@ public final class Trainer {
         step += 1
         start = end
       }
-      let testError = evaluate(test, into: testLogits)
+      let evaluated = epoch == epochs - 1 || hooks.evaluatesTest(self, epoch: epoch)
+      let testError = evaluated ? evaluate(test, into: testLogits) : .nan
       curves["train_loss", default: []].append(lossSum / Double(Swift.max(seen, 1)))
       curves["train_error", default: []].append(100 * Double(wrong) / Double(Swift.max(seen, 1)))
       curves["test_error", default: []].append(testError)
       curves["lr", default: []].append(lr)
       log(
-        "epoch \(epoch + 1)/\(epochs) lr \(formatG(lr)) train_loss \(formatG(lossSum / Double(Swift.max(seen, 1)))) test_error \(formatG(testError))"
+        "epoch \(epoch + 1)/\(epochs) lr \(formatG(lr)) train_loss \(formatG(lossSum / Double(Swift.max(seen, 1)))) test_error \(evaluated ? formatG(testError) : "-")"
       )
       try hooks.epochEnd(self, epoch: epoch)
     }
