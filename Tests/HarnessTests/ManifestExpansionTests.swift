@@ -211,14 +211,113 @@ struct MethodOverlayTests {
     #expect(try plannedJobs(yaml)[3].spec.method.reweight?.startEpoch == 2)
   }
 
-  @Test("a partial method without an id, or with an id the base lacks, is reported at its line")
+  @Test("a partial method without an id, or with an id the base lacks and no loss, is reported at its line")
   func listFormErrors() {
     let noID = baseManifest.replacingOccurrences(
       of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods:\n      - {reweight: {start_epoch: 0}}\n")
     #expect(problems(noID).map { "\($0.line) \($0.keyPath)" } == ["33 profiles.smoke.methods[0].id"])
     let unknown = baseManifest.replacingOccurrences(
-      of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods:\n      - {id: ldam, loss: ce}\n")
+      of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods:\n      - {id: ldam, reweight: {start_epoch: 0}}\n")
     #expect(problems(unknown).map { "\($0.line) \($0.code.rawValue)" } == ["33 overlay-unknown-key"])
+  }
+
+  @Test("a profile adds a complete new method (one with a loss) after the base's; other profiles do not run it")
+  func profileAddsMethod() throws {
+    let list = baseManifest.replacingOccurrences(
+      of: "    seeds: [0]\n",
+      with: "    seeds: [0]\n    methods:\n      - {id: erm-cb, loss: ce, reweight: {name: cb, beta: 0.999}}\n")
+    let jobs = try plannedJobs(list, profile: "smoke")
+    #expect(jobs.count == 2 * 3)
+    #expect(jobs.prefix(3).map(\.methodId) == ["erm", "erm-drw", "erm-cb"])
+    #expect(jobs[2].spec.method.reweight == ReweightSpec(name: "cb", beta: 0.999, startEpoch: 0))
+    #expect(try plannedJobs(list).map(\.id) == plannedJobs().map(\.id))
+    // The mapping form (id → method) adds it too, with its id.
+    let mapping = baseManifest.replacingOccurrences(
+      of: "    seeds: [0]\n", with: "    seeds: [0]\n    methods: {erm-cb: {loss: ce, reweight: {name: cb}}}\n")
+    #expect(try plannedJobs(mapping, profile: "smoke").map(\.methodId).prefix(3) == ["erm", "erm-drw", "erm-cb"])
+  }
+}
+
+/// `baseManifest` with a `paper` profile that lists `variants` (given as YAML lines at the variants' indent).
+func variantManifest(_ variants: String, profileLines: String = "") -> String {
+  baseManifest + "  paper:\n    seeds: [0]\n" + profileLines + "    variants:\n" + variants
+}
+
+@Suite("Profile variants")
+struct ProfileVariantTests {
+  let twoVariants = variantManifest(
+    """
+          - name: small
+            dataset: {max_train: 100}
+            methods: [{id: erm-drw, reweight: {start_epoch: 1}}]
+          - name: large
+            dataset: {imbalance: {ratio: 50}}
+            train: {epochs: 5}
+
+    """, profileLines: "    methods:\n      - {id: erm-cb, loss: ce, reweight: {name: cb}}\n")
+
+  @Test("each variant overlays the profile and expands on its own; jobs are concatenated in variant order")
+  func expansion() throws {
+    let jobs = try plannedJobs(twoVariants, profile: "paper")
+    // small: ratio grid [100, 10] × 3 methods; large: ratio 50 × 3 methods; one seed.
+    #expect(jobs.count == 2 * 3 + 3)
+    #expect(
+      jobs.map(\.settingLabel) == Array(repeating: "small ρ=100", count: 3) + Array(repeating: "small ρ=10", count: 3)
+        + Array(repeating: "large", count: 3))
+    #expect(jobs[0].setting.axes.map(\.key) == ["variant", "dataset.imbalance.ratio"])
+    #expect(jobs[0].setting.json.compact == #"{"variant":"small","dataset.imbalance.ratio":100}"#)
+    #expect(jobs[6].setting.json.compact == #"{"variant":"large"}"#)
+    #expect(jobs[0].spec.dataset.maxTrain == 100 && jobs[0].spec.train.epochs == 3)
+    #expect(jobs[1].spec.method.reweight?.startEpoch == 1)
+    #expect(jobs[6].spec.dataset.maxTrain == nil && jobs[6].spec.train.epochs == 5)
+    #expect(jobs[6].spec.dataset.imbalance?.ratio == 50)
+    #expect(jobs[7].spec.method.reweight?.startEpoch == 2)
+    #expect(jobs.map(\.methodId).prefix(3) == ["erm", "erm-drw", "erm-cb"])
+    #expect(jobs.allSatisfy { $0.seed == 0 })
+    #expect(Set(jobs.map(\.id)).count == jobs.count)
+    // The other profiles are untouched.
+    #expect(try plannedJobs(twoVariants).map(\.id) == plannedJobs().map(\.id))
+    #expect(try plannedJobs(twoVariants, profile: "smoke").map(\.id) == plannedJobs(profile: "smoke").map(\.id))
+  }
+
+  @Test("reports list the methods a profile adds and order variant columns as the manifest lists them")
+  func reportSummary() throws {
+    let dir = TempDir()
+    _ = try dir.writeManifest(twoVariants)
+    let summary = Report.ManifestSummary.load(
+      experiment: "demo", profile: "paper", experimentsDir: "\(dir.path)/experiments")
+    #expect(summary.methods == ["erm", "erm-drw", "erm-cb"])
+    #expect(summary.gridValues(at: "variant") == [.string("small"), .string("large")])
+    let plain = Report.ManifestSummary.load(
+      experiment: "demo", profile: "smoke", experimentsDir: "\(dir.path)/experiments")
+    #expect(plain.methods == ["erm", "erm-drw"])
+  }
+
+  @Test("a reference row selects a variant through the result's setting")
+  func diffSelectsVariant() throws {
+    let job = try #require(plannedJobs(twoVariants, profile: "paper").last)
+    let run = Report.Run(
+      job: job.id, spec: try JSON(encoding: job.spec), setting: job.setting.json, settingLabel: job.setting.label,
+      method: job.methodId, seed: 0, overall: ["top1_error": 10], perClass: [:], reliability: [:], data: [:],
+      curves: [:])
+    #expect(Diff.matches(run, [("variant", .string("large"))]))
+    #expect(!Diff.matches(run, [("variant", .string("small"))]))
+  }
+
+  @Test("variant problems: duplicate names, identical jobs, keys a variant cannot set, no name, not a list")
+  func problemsReported() {
+    func found(_ yaml: String) -> [String] { problems(yaml).map { "\($0.code.rawValue) \($0.keyPath)" } }
+    let same = "      - {name: a, dataset: {max_train: 100}}\n      - {name: b, dataset: {max_train: 100}}\n"
+    #expect(found(variantManifest(same)) == ["duplicate profiles.paper.variants[1]"])
+    let names = "      - {name: a, dataset: {max_train: 100}}\n      - {name: a, dataset: {max_train: 50}}\n"
+    #expect(found(variantManifest(names)) == ["duplicate profiles.paper.variants[1].name"])
+    let slurm = "      - {name: a, slurm: {mem: 2G}}\n"
+    #expect(found(variantManifest(slurm)) == ["overlay-unknown-key profiles.paper.variants[0].slurm"])
+    let unnamed = "      - {dataset: {max_train: 100}}\n"
+    #expect(found(variantManifest(unnamed)) == ["missing-key profiles.paper.variants[0].name"])
+    #expect(found(baseManifest + "  paper:\n    variants: {a: 1}\n") == ["wrong-type profiles.paper.variants"])
+    let badValue = "      - {name: a, train: {epochs: 0}}\n"
+    #expect(found(variantManifest(badValue)) == ["invalid-value profiles.paper.variants[a].train.epochs"])
   }
 }
 

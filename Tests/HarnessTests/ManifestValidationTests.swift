@@ -75,7 +75,7 @@ let malformedCases: [MalformedCase] = [
     code: .overlayUnknownKey, keyPath: "profiles.smoke.train.epoch", line: 29),
   MalformedCase(
     name: "overlay names a method the base lacks",
-    yaml: manifest(replacingLine: 31, with: "    methods: {ldam: {loss: ce}}"),
+    yaml: manifest(replacingLine: 31, with: "    methods: {ldam: {reweight: {name: drw}}}"),
     code: .overlayUnknownKey, keyPath: "profiles.smoke.methods.ldam", line: 31),
   MalformedCase(
     name: "overlay changes a key no profile may change",

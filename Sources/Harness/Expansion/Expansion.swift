@@ -20,13 +20,14 @@ public struct Setting: Hashable, Sendable {
   public var json: JSON { .object(axes.map { ($0.key, $0.value) }) }
 
   /// A short label for tables, one part per axis joined by spaces: the imbalance profile, dataset name,
-  /// model name and noise kind print as their value (`exponential`), the ratio as `ρ=100`, the noise
-  /// rate as `noise=0.4`, any other axis as `key=value` with the path's last key. Empty without axes.
+  /// model name, noise kind and profile variant (``Variants``) print as their value (`exponential`), the
+  /// ratio as `ρ=100`, the noise rate as `noise=0.4`, any other axis as `key=value` with the path's last
+  /// key. Empty without axes.
   public var label: String {
     axes.map { axis in
       let value = axis.value.stringValue ?? axis.value.canonical
       switch axis.key {
-      case "dataset.imbalance.profile", "dataset.name", "model.name", "dataset.noise.kind": return value
+      case "dataset.imbalance.profile", "dataset.name", "model.name", "dataset.noise.kind", "variant": return value
       case "dataset.imbalance.ratio": return "ρ=\(value)"
       case "dataset.noise.rate": return "noise=\(value)"
       default: return "\(axis.key.split(separator: ".").last.map(String.init) ?? axis.key)=\(value)"

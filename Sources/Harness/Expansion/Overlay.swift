@@ -3,9 +3,11 @@
 /// Rules: mappings merge key by key (keys new to the base are appended, in the overlay's order); any
 /// other value replaces (a list replaces a list, `null` removes an optional value); `methods` given as a
 /// mapping from method id to a partial method merges into the base's method of that id (given as a list
-/// it merges likewise into the methods whose ids its entries name: methods are refined, never added or
-/// dropped); a loss given as a mapping merges into a base loss given by name. An overlay key outside the
-/// schema, or a method id the base does not have, is an error.
+/// it merges likewise into the methods whose ids its entries name: methods are refined, never dropped);
+/// a method id the base does not have is added after the base's methods when its entry is a complete
+/// method (it names a `loss`), so a profile can run a method the cheaper profiles do not; a loss given as
+/// a mapping merges into a base loss given by name. An overlay key outside the schema, or a new method id
+/// without a `loss`, is an error.
 enum Overlay {
   static func apply(_ overlay: ManifestNode, to base: ManifestNode, profile: String, reader: ManifestReader)
     -> ManifestNode
@@ -124,13 +126,25 @@ enum Overlay {
       return base ?? overlay
     }
     guard let base, var items = base.items else { return base ?? overlay }
-    let ids = items.map { $0["id"]?.scalar?.text }
+    var ids = items.map { $0["id"]?.scalar?.text }
     for partial in partials {
       guard let i = ids.firstIndex(of: partial.id) else {
+        if partial.node["loss"] != nil, var entries = partial.node.entries {
+          // A complete new method: added (with its id when the overlay is a mapping from id to method).
+          if partial.node["id"] == nil {
+            let id = ManifestNode.Scalar(text: partial.id, kind: .string, int: nil, double: nil, bool: nil)
+            entries.insert(
+              ManifestNode.Entry(key: "id", value: ManifestNode(kind: .scalar(id), line: partial.keyLine)), at: 0)
+          }
+          items.append(ManifestNode(kind: .mapping(entries), line: partial.node.line).tagged(profile))
+          ids.append(partial.id)
+          continue
+        }
         reader.report(
           .overlayUnknownKey, at: partial.node, path: partial.path,
           "profile '\(profile)' overlays method '\(partial.id)', which the base manifest does not have",
-          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", "))",
+          expected: "one of the base's method ids: \(ids.compactMap { $0 }.joined(separator: ", ")), "
+            + "or a new method with a loss",
           line: partial.keyLine)
         continue
       }

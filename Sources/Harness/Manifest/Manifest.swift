@@ -97,7 +97,11 @@ public enum ManifestLoader {
       throw ManifestErrors([syntaxError(error, file: file)])
     }
     let manifest = validate(root, reader: reader, folderName: folderName)
-    if !reader.errors.isEmpty { throw ManifestErrors(reader.errors) }
+    if !reader.errors.isEmpty {
+      // Profile variants read the shared base once each: report a problem there once.
+      var seen: Set<String> = []
+      throw ManifestErrors(reader.errors.filter { seen.insert($0.description).inserted })
+    }
     return manifest
   }
 
@@ -153,14 +157,23 @@ public enum ManifestLoader {
     var slurm: [String: SlurmOptions] = [:]
     for profile in Registry.profiles {
       let document: ManifestNode
+      var variants: [Variants.Variant] = []
       if let overlay = overlays.first(where: { $0.0 == profile })?.1 {
-        document = Overlay.apply(overlay, to: root, profile: profile, reader: reader)
+        let (rest, listed) = Variants.split(overlay, profile: profile, reader: reader)
+        variants = listed
+        document = Overlay.apply(rest, to: root, profile: profile, reader: reader)
       } else {
         document = root
       }
-      let expanded = Expansion.expand(document, experiment: name, reader: reader)
-      expansions[profile] = expanded.jobs
-      slurm[profile] = expanded.slurm
+      if variants.isEmpty {
+        let expanded = Expansion.expand(document, experiment: name, reader: reader)
+        expansions[profile] = expanded.jobs
+        slurm[profile] = expanded.slurm
+      } else {
+        expansions[profile] = Variants.expand(
+          variants, document: document, profile: profile, experiment: name, reader: reader)
+        slurm[profile] = reader.object(document, path: "", schema: nil).map(reader.slurm) ?? Registry.defaultSlurm
+      }
     }
     return Manifest(
       name: name, paper: paper, description: description, file: reader.file, metrics: metrics,

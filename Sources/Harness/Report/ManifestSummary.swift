@@ -36,9 +36,16 @@ extension Report {
       }
       let overlay = root["profiles"]?[profile]
       func pick(_ key: String) -> Node? { overlay?[key] ?? root[key] }
-      // Methods in the base's order: an overlay only refines methods by id (it cannot add, drop or reorder).
-      let methods = (root["methods"]?.sequence.map(Array.init) ?? []).compactMap { m in
-        m.string ?? m["id"]?.string
+      // Methods in the base's order, then those a profile (or one of its variants) adds: an overlay refines
+      // methods by id and may add complete new ones, never drops or reorders.
+      func ids(_ node: Node?) -> [String] {
+        if let list = node?.sequence { return list.compactMap { $0.string ?? $0["id"]?.string } }
+        return node?.mapping?.keys.compactMap(\.string) ?? []
+      }
+      var methods = ids(root["methods"])
+      let variants = overlay?["variants"]?.sequence.map(Array.init) ?? []
+      for id in ids(overlay?["methods"]) + variants.flatMap({ ids($0["methods"]) }) where !methods.contains(id) {
+        methods.append(id)
       }
       return ManifestSummary(
         name: root["name"]?.string ?? experiment, paper: root["paper"]?.string,
@@ -49,8 +56,11 @@ extension Report {
     }
 
     /// The values listed at `keyPath` in the overlay (else the base), in manifest order, when that key
-    /// holds a list (a grid axis); nil otherwise.
+    /// holds a list (a grid axis); nil otherwise. For `variant`: the profile's variant names in order.
     public func gridValues(at keyPath: String) -> [JSON]? {
+      if keyPath == "variant", let variants = overlay?["variants"]?.sequence {
+        return variants.compactMap { $0["name"]?.string }.map(JSON.string)
+      }
       func lookup(_ node: Node?) -> Node? {
         var n = node
         for part in keyPath.split(separator: ".") { n = n?[String(part)] }
