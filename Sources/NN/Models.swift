@@ -58,6 +58,18 @@ public enum ModelZoo {
   /// The names a manifest may use.
   public static let names = ["mlp", "cnn-small", "resnet32", "linf-dist"]
 
+  /// The version of the kernels a model family uses beyond the engine's shared ones (GEMM, elementwise,
+  /// softmax: ``BLAS/numericVersion``), or nil when it uses only those. It joins the engine's version in
+  /// every job id (`engine-1/lp-dist-2`), so a kernel change that moves one family's bits re-runs that
+  /// family's jobs and no others. Bump a family's number whenever its results can change.
+  /// - `lp-dist-2`: float32 vectorised ℓp-distance kernels (version 1 summed in double with `pow`).
+  public static func kernelVersion(model name: String) -> String? {
+    switch name {
+    case "linf-dist": "lp-dist-2"
+    default: nil
+    }
+  }
+
   /// An error for an unknown model or a bad configuration.
   public struct Error: Swift.Error, CustomStringConvertible {
     /// What is wrong.

@@ -94,6 +94,17 @@ struct IdentityTests {
     #expect(try JobIdentity(engine: "engine-2") { _ in "test-data" }.id(for: spec) != base)
   }
 
+  @Test("a model family with its own kernels adds their version to the engine's; others keep the engine's alone")
+  func familyKernelVersion() throws {
+    var spec = try plannedJobs()[0].spec
+    #expect(testIdentity.engineVersion(for: spec) == "engine-test")
+    let mlp = try testIdentity.id(for: spec)
+    spec.model.name = "linf-dist"
+    #expect(testIdentity.engineVersion(for: spec) == "engine-test/lp-dist-2")
+    #expect(try testIdentity.identityJSON(for: spec).contains("\"engine\":\"engine-test/lp-dist-2\""))
+    #expect(try testIdentity.id(for: spec) != mlp)
+  }
+
   @Test("the data fingerprint hashes the files the dataset loader reads, in its order; absent data is 'absent'")
   func fingerprint() throws {
     let dir = TempDir()

@@ -3,6 +3,7 @@ import Datasets
 import Engine
 import Foundation
 import Methods
+import NN
 import Synchronization
 
 /// A job ready to run: its identity, its experiment and profile, its resolved spec and its setting.
@@ -36,7 +37,9 @@ public struct PlannedJob: Hashable, Sendable {
 }
 
 /// Job identity: id = lowercase hex SHA-256 of the canonical JSON of
-/// `{"data": <dataset fingerprint>, "engine": BLAS.numericVersion, "spec": <JobSpec JSON>}`.
+/// `{"data": <dataset fingerprint>, "engine": <engine version>, "spec": <JobSpec JSON>}`, the engine version
+/// being ``BLAS/numericVersion``, followed by `/` and the model family's kernel version when it has one
+/// (``ModelZoo/kernelVersion(model:)``: `engine-1/lp-dist-2`).
 ///
 /// Same spec, same data, same engine → same id (cached); any change → a new id. The profile and the
 /// setting are not part of it: they are consequences of the spec.
@@ -61,10 +64,15 @@ public struct JobIdentity: Sendable {
   public func identityJSON(for spec: JobSpec) throws -> String {
     let value = JSON.object([
       ("data", .string(fingerprint(spec.dataset.name))),
-      ("engine", .string(engine)),
+      ("engine", .string(engineVersion(for: spec))),
       ("spec", try JSON(encoding: spec)),
     ])
     return value.canonical
+  }
+
+  /// The engine version a job's results depend on: ``engine``, plus the model family's kernel version.
+  public func engineVersion(for spec: JobSpec) -> String {
+    ModelZoo.kernelVersion(model: spec.model.name).map { "\(engine)/\($0)" } ?? engine
   }
 
   /// The job id of `spec`.
