@@ -215,3 +215,24 @@ import _ReplicateTestSupport
     #expect(xmlError(plot) == nil)
   }
 }
+
+extension ReportTests {
+  /// A curve recorded every few epochs (`null` between) is drawn through the epochs that have a value,
+  /// with markers, instead of vanishing into one-point segments.
+  @Test func sparseCurvesJoinTheEpochsWithValues() throws {
+    let ws = try ReportTestWorkspace()
+    defer { ws.remove() }
+    try ws.manifest("toy", ReportTestWorkspace.toyManifest)
+    for seed in 0..<3 {
+      try ws.result(
+        "toy", job: "erm-10-s\(seed)", method: "erm", seed: seed, setting: [("dataset.imbalance.ratio", .double(10))],
+        label: "ρ=10", overall: [("top1_error", 14)],
+        curves: ["train_loss": [2, 1.5, 1, 0.8], "test_error": [.nan, 40, .nan, Double(20 + seed)]])
+    }
+    let svg = try #require(try render(ws)["plots/toy-10-test-error.svg"])
+    let polylines = svg.components(separatedBy: "<polyline").count - 1
+    #expect(polylines == 1)
+    #expect(svg.contains("<circle"))
+    #expect(xmlError(svg) == nil)
+  }
+}

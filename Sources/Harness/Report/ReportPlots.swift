@@ -51,8 +51,13 @@ extension Report {
     for curve in curves {
       let series = byMethod.compactMap { method, runs -> XYChart.Series? in
         let mean = meanVectors(runs.compactMap { $0.curves[curve.key] })
-        guard !mean.isEmpty else { return nil }
-        return XYChart.Series(name: method, x: mean.indices.map { Double($0 + 1) }, y: mean, style: .line)
+        // Epochs without a value (a test set evaluated every few epochs) are left out, and the epochs
+        // that have one are joined and marked.
+        let epochs = mean.indices.filter { mean[$0].isFinite }
+        guard !epochs.isEmpty else { return nil }
+        return XYChart.Series(
+          name: method, x: epochs.map { Double($0 + 1) }, y: epochs.map { mean[$0] },
+          style: epochs.count < mean.count ? .lineAndMarkers : .line)
       }
       guard !series.isEmpty else { continue }
       let chart = XYChart(
