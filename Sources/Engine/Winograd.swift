@@ -48,6 +48,8 @@ public enum Winograd {
     public var columns: Int { (width + 1) / 2 }
     /// Tiles per image.
     public var perImage: Int { rows * columns }
+    /// Floats of one image padded for the tiles: (2·rows + 2) × (2·columns + 2) × `channels`.
+    public func paddedFloats(channels: Int) -> Int { (2 * rows + 2) * (2 * columns + 2) * channels }
   }
 
   /// Strides of a transformed-tile buffer: element (t, ξ, c) is at `t·tile + ξ·position + c`.
@@ -108,7 +110,7 @@ public enum Winograd {
       let t31 = g21
       let t32 = g22
       // U = t Gᵀ (4×4).
-      func row(_ i: Int, _ a: Float, _ b: Float, _ c: Float) {
+      @inline(__always) func row(_ i: Int, _ a: Float, _ b: Float, _ c: Float) {
         u[(4 * i) * s + r] = a
         u[(4 * i + 1) * s + r] = half * (a + b + c)
         u[(4 * i + 2) * s + r] = half * (a - b + c)
@@ -133,7 +135,7 @@ public enum Winograd {
     for r in 0..<s {
       // a = Gᵀ ∂U (3×4), column by column: a0j = u0j + (u1j + u2j)/2, a1j = (u1j − u2j)/2,
       // a2j = (u1j + u2j)/2 + u3j.
-      func column(_ j: Int) -> (Float, Float, Float) {
+      @inline(__always) func column(_ j: Int) -> (Float, Float, Float) {
         let u0 = du[j * s + r]
         let u1 = du[(4 + j) * s + r]
         let u2 = du[(8 + j) * s + r]
@@ -146,7 +148,7 @@ public enum Winograd {
       let (a02, a12, a22) = column(2)
       let (a03, a13, a23) = column(3)
       // ∂g = a G (3×3).
-      func row(_ i: Int, _ b0: Float, _ b1: Float, _ b2: Float, _ b3: Float) {
+      @inline(__always) func row(_ i: Int, _ b0: Float, _ b1: Float, _ b2: Float, _ b3: Float) {
         let p = half * (b1 + b2)
         dw[(3 * i) * s + r] = b0 + p
         dw[(3 * i + 1) * s + r] = half * (b1 - b2)
@@ -161,61 +163,58 @@ public enum Winograd {
   // MARK: Input
 
   /// V = Bᵀ d B for every tile of `images` NHWC images starting at `x` (`channels` channels), tiles in
-  /// image, tile-row, tile-column order, into `v` with `layout`.
+  /// image, tile-row, tile-column order, into `v` with `layout`. Each image is first copied into
+  /// `padded` (``Tiles/paddedFloats(channels:)`` floats) with its zero border, so every tile reads a
+  /// plain 4×4 window (measured: border tiles through a table of pointers cost as much as all the others).
   public static func input(
     _ x: UnsafePointer<Float>, images: Int, _ tiles: Tiles, channels c: Int, into v: UnsafeMutablePointer<Float>,
-    _ layout: Layout
+    _ layout: Layout, padded: UnsafeMutablePointer<Float>
   ) {
     let (h, w) = (tiles.height, tiles.width)
-    withScratch(channels: c, taps: 16) { zero, _, taps in
-      var t = 0
-      for n in 0..<images {
-        let img = x + n * h * w * c
-        for ty in 0..<tiles.rows {
-          for tx in 0..<tiles.columns {
-            let out = v + t * layout.tile
-            if ty > 0 && 2 * ty + 2 < h && tx > 0 && 2 * tx + 2 < w {
-              let corner = img + ((2 * ty - 1) * w + 2 * tx - 1) * c
-              let grid = Grid4(base: UnsafeMutablePointer(mutating: corner), row: w * c, column: c)
-              inputTile(grid, c, out, layout.position)
-            } else {
-              patchTaps(img, ty: ty, tx: tx, h: h, w: w, c: c, size: 4, outside: zero, into: taps)
-              inputTile(TableTaps(pointers: taps), c, out, layout.position)
-            }
-            t += 1
-          }
+    let pw = 2 * tiles.columns + 2
+    var t = 0
+    for n in 0..<images {
+      let img = x + n * h * w * c
+      // The padded image: row 0 and rows h + 1… zero, column 0 and columns w + 1… zero.
+      padded.update(repeating: 0, count: pw * c)
+      for y in 0..<h {
+        let row = padded + (y + 1) * pw * c
+        row.update(repeating: 0, count: c)
+        (row + c).update(from: img + y * w * c, count: w * c)
+        (row + (w + 1) * c).update(repeating: 0, count: (pw - w - 1) * c)
+      }
+      (padded + (h + 1) * pw * c).update(repeating: 0, count: (2 * tiles.rows + 1 - h) * pw * c)
+      for ty in 0..<tiles.rows {
+        for tx in 0..<tiles.columns {
+          let grid = Grid4(base: padded + (2 * ty * pw + 2 * tx) * c, row: pw * c, column: c)
+          inputTile(grid, c, v + t * layout.tile, layout.position)
+          t += 1
         }
       }
     }
   }
 
-  /// The adjoint of ``input(_:images:_:channels:into:_:)``: ∂d = B ∂V Bᵀ for every tile, overlap-added
-  /// into the images' gradient `dx` (zeroed first; tiles added in order, so every pixel's sum has a
-  /// fixed order).
+  /// The adjoint of ``input(_:images:_:channels:into:_:padded:)``: ∂d = B ∂V Bᵀ for every tile,
+  /// overlap-added into a zeroed padded image (tiles added in order, so every pixel's sum has a fixed
+  /// order) whose interior is then copied into the images' gradient `dx`.
   public static func inputAdjoint(
     _ dv: UnsafePointer<Float>, _ layout: Layout, images: Int, _ tiles: Tiles, channels c: Int,
-    into dx: UnsafeMutablePointer<Float>
+    into dx: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>
   ) {
     let (h, w) = (tiles.height, tiles.width)
-    dx.update(repeating: 0, count: images * h * w * c)
-    withScratch(channels: c, taps: 16) { _, sink, taps in
-      var t = 0
-      for n in 0..<images {
-        let img = dx + n * h * w * c
-        for ty in 0..<tiles.rows {
-          for tx in 0..<tiles.columns {
-            let src = dv + t * layout.tile
-            if ty > 0 && 2 * ty + 2 < h && tx > 0 && 2 * tx + 2 < w {
-              let corner = img + ((2 * ty - 1) * w + 2 * tx - 1) * c
-              inputAdjointTile(Grid4(base: corner, row: w * c, column: c), c, src, layout.position)
-            } else {
-              patchTaps(img, ty: ty, tx: tx, h: h, w: w, c: c, size: 4, outside: sink, into: taps)
-              inputAdjointTile(TableTaps(pointers: taps), c, src, layout.position)
-            }
-            t += 1
-          }
+    let pw = 2 * tiles.columns + 2
+    var t = 0
+    for n in 0..<images {
+      padded.update(repeating: 0, count: tiles.paddedFloats(channels: c))
+      for ty in 0..<tiles.rows {
+        for tx in 0..<tiles.columns {
+          let grid = Grid4(base: padded + (2 * ty * pw + 2 * tx) * c, row: pw * c, column: c)
+          inputAdjointTile(grid, c, dv + t * layout.tile, layout.position)
+          t += 1
         }
       }
+      let img = dx + n * h * w * c
+      for y in 0..<h { (img + y * w * c).update(from: padded + ((y + 1) * pw + 1) * c, count: w * c) }
     }
   }
 
@@ -341,31 +340,6 @@ public enum Winograd {
     }
   }
 
-  /// Pointers to the 4×4 input patch of tile (ty, tx), row-major; pixels outside the image get `outside`.
-  @inline(__always)
-  private static func patchTaps(
-    _ img: UnsafeMutablePointer<Float>, ty: Int, tx: Int, h: Int, w: Int, c: Int, size: Int,
-    outside: UnsafeMutablePointer<Float>, into taps: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
-  ) {
-    for i in 0..<4 {
-      let iy = 2 * ty - 1 + i
-      let rowInside = iy >= 0 && iy < h
-      for j in 0..<4 {
-        let ix = 2 * tx - 1 + j
-        taps[4 * i + j] = rowInside && ix >= 0 && ix < w ? img + (iy * w + ix) * c : outside
-      }
-    }
-  }
-
-  @inline(__always)
-  private static func patchTaps(
-    _ img: UnsafePointer<Float>, ty: Int, tx: Int, h: Int, w: Int, c: Int, size: Int,
-    outside: UnsafeMutablePointer<Float>, into taps: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
-  ) {
-    patchTaps(
-      UnsafeMutablePointer(mutating: img), ty: ty, tx: tx, h: h, w: w, c: c, size: size, outside: outside, into: taps)
-  }
-
   /// Pointers to the 2×2 outputs of tile (ty, tx), row-major; outputs beyond the image get `outside`.
   @inline(__always)
   private static func outputTaps(
@@ -450,7 +424,7 @@ public enum Winograd {
     let d32 = l.load(p[14] + k)
     let d33 = l.load(p[15] + k)
     // Then (Bᵀ d) B on each row of Bᵀ d.
-    func put(_ i: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>) {
+    @inline(__always) func put(_ i: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>) {
       l.store(a - c, out + (4 * i) * ps)
       l.store(b + c, out + (4 * i + 1) * ps)
       l.store(c - b, out + (4 * i + 2) * ps)
@@ -467,7 +441,7 @@ public enum Winograd {
   private static func inputAdjointBlock<L: Lanes, T: Taps>(
     _ l: L, _ src: UnsafePointer<Float>, _ ps: Int, _ p: T, _ k: Int
   ) {
-    func row(_ i: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+    @inline(__always) func row(_ i: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
       (
         l.load(src + (4 * i) * ps), l.load(src + (4 * i + 1) * ps), l.load(src + (4 * i + 2) * ps),
         l.load(src + (4 * i + 3) * ps)
@@ -479,7 +453,7 @@ public enum Winograd {
     let (v30, v31, v32, v33) = row(3)
     // f = B ∂V (rows): f0 = v0, f1 = v1 − v2 + v3, f2 = v1 + v2 − v0, f3 = −v3; then f Bᵀ the same on
     // columns, added into the pixels.
-    func add(_ r: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>) {
+    @inline(__always) func add(_ r: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>) {
       let q0 = p[4 * r] + k
       let q1 = p[4 * r + 1] + k
       let q2 = p[4 * r + 2] + k
@@ -501,7 +475,7 @@ public enum Winograd {
     _ l: L, _ src: UnsafePointer<Float>, _ ps: Int, _ bias: UnsafePointer<Float>, _ relu: Bool, _ p: T, _ k: Int
   ) {
     // s = Aᵀ M (2×4), column by column: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j.
-    func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
+    @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
       let m0 = l.load(src + j * ps)
       let m1 = l.load(src + (4 + j) * ps)
       let m2 = l.load(src + (8 + j) * ps)
@@ -541,7 +515,7 @@ public enum Winograd {
     let g10 = l.load(p[2] + k)
     let g11 = l.load(p[3] + k)
     // e = A ∂Y (4×2): rows g0, g0 + g1, g0 − g1, −g1; then e Aᵀ on each row (a, b): a, a + b, a − b, −b.
-    func put(_ i: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>) {
+    @inline(__always) func put(_ i: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>) {
       l.store(a, out + (4 * i) * ps)
       l.store(a + b, out + (4 * i + 1) * ps)
       l.store(a - b, out + (4 * i + 2) * ps)

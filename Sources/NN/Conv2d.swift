@@ -109,6 +109,8 @@ public final class Conv2d: Layer {
   /// Per-worker scratch: column buffers, and weight/bias gradient partials of workers 1… (worker 0
   /// writes the parameter gradients directly). Allocated on first use, reused.
   private var colsScratch: [Tensor] = [], dColsScratch: [Tensor] = []
+  /// Per-worker Winograd scratch: one zero-padded image.
+  private var paddedScratch: [Tensor] = []
   private var weightParts: [Tensor] = [], biasParts: [Tensor] = []
 
   /// Grows the per-worker scratch lists to `workers` entries.
@@ -116,6 +118,7 @@ public final class Conv2d: Layer {
     while colsScratch.count < workers {
       colsScratch.append(Tensor(shape: [0]))
       dColsScratch.append(Tensor(shape: [0]))
+      paddedScratch.append(Tensor(shape: [0]))
       weightParts.append(Tensor(shape: [0]))
       biasParts.append(Tensor(shape: [0]))
     }
@@ -315,13 +318,16 @@ public final class Conv2d: Layer {
 
   /// The transformed tiles' layouts for chunks of up to `tiles` tiles (position-major: dense GEMM
   /// operands, measured 20–40% faster products than tile-major), and each worker's buffers sized for them.
-  private func winogradBuffers(tiles: Int, workers: Int) -> (Winograd.Layout, Winograd.Layout) {
+  private func winogradBuffers(
+    tiles: Int, grid: Winograd.Tiles, workers: Int
+  ) -> (Winograd.Layout, Winograd.Layout) {
     let v = Winograd.Layout.positionMajor(tiles: tiles, channels: inChannels)
     let m = Winograd.Layout.positionMajor(tiles: tiles, channels: outChannels)
     ensureScratch(workers)
     for t in 0..<workers {
       colsScratch[t].resize([v.floats(tiles: tiles, channels: inChannels)])
       dColsScratch[t].resize([m.floats(tiles: tiles, channels: outChannels)])
+      paddedScratch[t].resize([grid.paddedFloats(channels: inChannels)])
     }
     return (v, m)
   }
@@ -337,7 +343,8 @@ public final class Conv2d: Layer {
     Winograd.filter(weight.value.pointer, inChannels: cin, outChannels: cout, into: transformed.pointer)
     let chunk = winogradChunkImages(n, tiles)
     let workers = Parallel.chunkCount(n)
-    let (vLayout, mLayout) = winogradBuffers(tiles: chunk * tiles.perImage, workers: workers)
+    let (vLayout, mLayout) = winogradBuffers(tiles: chunk * tiles.perImage, grid: tiles, workers: workers)
+    let padded = paddedScratch
     let imageSize = tiles.height * tiles.width * cin
     let outImage = tiles.height * tiles.width * cout
     let (xp, yp, u) = (x.pointer, output.pointer, transformed.pointer)
@@ -350,7 +357,8 @@ public final class Conv2d: Layer {
       var start = images.lowerBound
       while start < images.upperBound {
         let count = Swift.min(chunk, images.upperBound - start)
-        Winograd.input(xp + start * imageSize, images: count, tiles, channels: cin, into: v, vLayout)
+        Winograd.input(
+          xp + start * imageSize, images: count, tiles, channels: cin, into: v, vLayout, padded: padded[t].pointer)
         Winograd.multiply(
           v, vLayout, u, tiles: count * tiles.perImage, inChannels: cin, outChannels: cout, into: m, mLayout)
         Winograd.output(
@@ -370,7 +378,8 @@ public final class Conv2d: Layer {
     let (cin, cout) = (inChannels, outChannels)
     let chunk = winogradChunkImages(n, tiles)
     let workers = Parallel.chunkCount(n)
-    let (vLayout, mLayout) = winogradBuffers(tiles: chunk * tiles.perImage, workers: workers)
+    let (vLayout, mLayout) = winogradBuffers(tiles: chunk * tiles.perImage, grid: tiles, workers: workers)
+    let padded = paddedScratch
     transformedGrad.resize([16, cin, cout])
     for t in 1..<Swift.max(workers, 1) {
       weightParts[t].resize([16, cin, cout])
@@ -394,7 +403,8 @@ public final class Conv2d: Layer {
       while start < images.upperBound {
         let count = Swift.min(chunk, images.upperBound - start)
         let rows = count * tiles.perImage
-        Winograd.input(xp + start * imageSize, images: count, tiles, channels: cin, into: v, vLayout)
+        Winograd.input(
+          xp + start * imageSize, images: count, tiles, channels: cin, into: v, vLayout, padded: padded[t].pointer)
         Winograd.outputAdjoint(dyP + start * outImage, images: count, tiles, channels: cout, into: dm, mLayout)
         Winograd.filterGradient(
           v, vLayout, dm, mLayout, tiles: rows, inChannels: cin, outChannels: cout,
@@ -402,7 +412,8 @@ public final class Conv2d: Layer {
         if needsDx {
           // ∂V overwrites V, no longer needed.
           Winograd.inputGradient(dm, mLayout, u, tiles: rows, inChannels: cin, outChannels: cout, into: v, vLayout)
-          Winograd.inputAdjoint(v, vLayout, images: count, tiles, channels: cin, into: dxp + start * imageSize)
+          Winograd.inputAdjoint(
+            v, vLayout, images: count, tiles, channels: cin, into: dxp + start * imageSize, padded: padded[t].pointer)
         }
         start += count
       }

@@ -73,7 +73,8 @@ struct WinogradTests {
     let m = Tensor(shape: [ml.floats(tiles: rows, channels: cout)])
     let y = Tensor(shape: [n, h, w, cout])
     Winograd.filter(k.pointer, inChannels: cin, outChannels: cout, into: u.pointer)
-    Winograd.input(x.pointer, images: n, tiles, channels: cin, into: v.pointer, vl)
+    let padded = Tensor(shape: [tiles.paddedFloats(channels: cin)], repeating: 5)  // zeroed by the callee
+    Winograd.input(x.pointer, images: n, tiles, channels: cin, into: v.pointer, vl, padded: padded.pointer)
     Winograd.multiply(v.pointer, vl, u.pointer, tiles: rows, inChannels: cin, outChannels: cout, into: m.pointer, ml)
     let expected = directConvolution(x.toArray(), n: n, h: h, w: w, cin: cin, k.toArray(), cout: cout)
     for relu in [false, true] {
@@ -109,8 +110,9 @@ struct WinogradTests {
     let x = randomTensor([n, h, w, cin], seed: 3)
     let dv = randomTensor([rows * 16 * cin], seed: 4)
     let (v, dx) = (Tensor(shape: [rows * 16 * cin]), Tensor(shape: [n, h, w, cin], repeating: 7))
-    Winograd.input(x.pointer, images: n, tiles, channels: cin, into: v.pointer, vl)
-    Winograd.inputAdjoint(dv.pointer, vl, images: n, tiles, channels: cin, into: dx.pointer)
+    let padded = Tensor(shape: [tiles.paddedFloats(channels: cin)], repeating: 5)  // zeroed by the callee
+    Winograd.input(x.pointer, images: n, tiles, channels: cin, into: v.pointer, vl, padded: padded.pointer)
+    Winograd.inputAdjoint(dv.pointer, vl, images: n, tiles, channels: cin, into: dx.pointer, padded: padded.pointer)
     check(dot(v, dv), dot(x, dx), "input")
     // Output: ⟨Aᵀ M A, ∂Y⟩ = ⟨M, A ∂Y Aᵀ⟩ (outputs beyond an odd edge dropped / read as zero).
     let mm = randomTensor([rows * 16 * cout], seed: 5)
