@@ -110,27 +110,27 @@ public final class BatchNorm: Layer {
     let relu = fusedReLU
     if training {
       xHat.resize(x.shape)
-      // Σx per channel (the unused second half stays zero).
-      reduceRows(rows: rows, into: &acc, &acc2) { r, s in
-        for i in r {
-          let row = xp + i * c
-          for j in 0..<c { s[j] += Double(row[j]) }
-        }
-      }
-      for j in 0..<c { mean[j] = Float(acc[j] / Double(rows)) }
-      // Σ(x − μ)² per channel, in the second half.
-      mean.withUnsafeBufferPointer { muBuffer in
-        guard let mu = muBuffer.baseAddress else { return }
-        reduceRows(rows: rows, into: &sumDy, &acc2) { r, s in
+      // One pass: Σd and Σd² per channel with d = x − k, shifted by the first row k (so the centred
+      // sum Σ(x − μ)² = Σd² − (Σd)²/m does not cancel), in Double.
+      for j in 0..<c { mean[j] = rows > 0 ? xp[j] : 0 }
+      mean.withUnsafeBufferPointer { kBuffer in
+        guard let k = kBuffer.baseAddress else { return }
+        reduceRows(rows: rows, into: &acc, &acc2) { r, s in
           let s2 = s + c
           for i in r {
             let row = xp + i * c
             for j in 0..<c {
-              let d = Double(row[j] - mu[j])
+              let d = Double(row[j] - k[j])
+              s[j] += d
               s2[j] += d * d
             }
           }
         }
+      }
+      for j in 0..<c {
+        let shift = acc[j] / Double(rows)
+        acc2[j] = Swift.max(acc2[j] - acc[j] * shift, 0)
+        mean[j] = Float(Double(mean[j]) + shift)
       }
       let rm = runningMean.pointer
       let rv = runningVar.pointer

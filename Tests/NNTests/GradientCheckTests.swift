@@ -127,6 +127,14 @@ struct LayerSemanticsTests {
     expectApprox(Double(e[0]), (1 - 0.25) / (bn.runningVar[0] + 1e-5).squareRoot().asDouble, abs: 1e-5)
   }
 
+  /// The one-pass statistics are shifted: a large common offset does not cancel the variance.
+  @Test func batchNormStatisticsWithLargeOffset() {
+    let bn = BatchNorm(1)
+    let y = bn.forward(Tensor(shape: [4, 1], values: [30001, 30002, 30003, 30004]), training: true)
+    expectApprox(y.toArray(), [-1.5, -0.5, 0.5, 1.5].map { $0 / (1.25 + 1e-5).squareRoot() }, abs: 1e-5)
+    expectApprox(Double(bn.runningVar[0]), 0.9 + 0.1 * (5.0 / 3.0), abs: 1e-6)
+  }
+
   /// BatchNorm(fusedReLU: true) gives bitwise BatchNorm then ReLU: output, ∂L/∂x, γ and β gradients,
   /// in training and evaluation.
   @Test func batchNormFusedReLUIsBatchNormThenReLU() {
