@@ -42,13 +42,14 @@ public final class Conv2d: Layer {
     }
   }
 
-  /// Where `.auto` picks Winograd: at least 8 channels in and out, and not both 8. Measured with
-  /// `replicate bench --conv 128,32,cin,cout,1` (one thread, forward + backward ms, im2col → Winograd):
-  /// 16→16 27.2 → 20.9, 8→16 15.9 → 10.9, 16→8 17.9 → 12.5, but 8→8 forward 3.7 → 4.4 (backward
-  /// 7.4 → 6.3), and with 1 or 3 input channels (ResNet-32's and cnn-small's first layers) Winograd is
-  /// 2–3× slower (the products have K = C_in and the transforms run on partial 4-lane blocks).
+  /// Where `.auto` picks Winograd: channel counts that are multiples of 4 in and out (the transforms'
+  /// 4-lane blocks are then all whole). Measured with `replicate bench --conv 128,S,cin,cout,1` (one
+  /// thread, forward + backward ms, im2col → Winograd): 16→16 at 32×32 25.4 → 15.9, 32→32 at 16×16
+  /// 18.6 → 10.3, 64→64 at 8×8 16.1 → 8.7, 32→64 at 14×14 25.4 → 15.0, 8→8 10.8 → 7.1, 4→4 7.1 → 4.3,
+  /// 16→4 14.4 → 10.2; but 3→16 (ResNet-32's first layer) 12.3 → 36.9 and 1→32 at 28×28 (cnn-small's)
+  /// 10.5 → 16.0: with partial lanes the transforms run element by element, and K = C_in is tiny.
   public static func winogradPays(inChannels: Int, outChannels: Int) -> Bool {
-    inChannels >= 8 && outChannels >= 8 && inChannels * outChannels >= 128
+    inChannels % 4 == 0 && outChannels % 4 == 0 && inChannels > 0 && outChannels > 0
   }
 
   private var input: Tensor?

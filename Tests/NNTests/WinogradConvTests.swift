@@ -109,7 +109,7 @@ struct WinogradConvTests {
     #expect(partial.bits[0] == full.bits[0] && partial.bits[2...] == full.bits[2...])
   }
 
-  /// `.auto` uses Winograd on 3×3, stride-1, padding-1 layers with enough channels (≥ 8 in and out) — in
+  /// `.auto` uses Winograd on 3×3, stride-1, padding-1 layers with channel counts that are multiples of 4 — in
   /// ResNet-32 every such layer but the 3-channel stem, in cnn-small the second convolution — and
   /// im2col elsewhere (strided, 1×1, unpadded); `.winograd` falls back to im2col where it does not apply.
   @Test func algorithmSelection() throws {
@@ -133,7 +133,8 @@ struct WinogradConvTests {
     let pointwise = Conv2d(16, 16, kernel: 1)
     pointwise.algorithm = .winograd
     #expect(!strided.usesWinograd && !pointwise.usesWinograd)
-    #expect(Conv2d.winogradPays(inChannels: 16, outChannels: 8) && !Conv2d.winogradPays(inChannels: 8, outChannels: 8))
-    #expect(!Conv2d.winogradPays(inChannels: 3, outChannels: 64))
+    #expect(Conv2d.winogradPays(inChannels: 16, outChannels: 8) && Conv2d.winogradPays(inChannels: 4, outChannels: 4))
+    #expect(
+      !Conv2d.winogradPays(inChannels: 3, outChannels: 64) && !Conv2d.winogradPays(inChannels: 8, outChannels: 10))
   }
 }
