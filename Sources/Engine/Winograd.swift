@@ -355,26 +355,27 @@ public enum Winograd {
     }
   }
 
-  /// ``inputBlock(_:_:_:_:_:)`` over all channels of a tile (whole 4-lane blocks, then the tail).
+  /// Runs `block(lanes, k)` over the channels of a tile: whole 4-lane blocks, then the tail.
   @inline(__always)
-  private static func inputTile<T: Taps>(_ p: T, _ c: Int, _ out: UnsafeMutablePointer<Float>, _ ps: Int) {
+  private static func channelBlocks(_ c: Int, _ full: (FullLanes, Int) -> Void, _ tail: (PartialLanes, Int) -> Void) {
     var k = 0
     while k + 4 <= c {
-      inputBlock(FullLanes(), p, k, out + k, ps)
+      full(FullLanes(), k)
       k += 4
     }
-    if k < c { inputBlock(PartialLanes(count: c - k), p, k, out + k, ps) }
+    if k < c { tail(PartialLanes(count: c - k), k) }
+  }
+
+  /// ``inputBlock(_:_:_:_:_:)`` over all channels of a tile.
+  @inline(__always)
+  private static func inputTile<T: Taps>(_ p: T, _ c: Int, _ out: UnsafeMutablePointer<Float>, _ ps: Int) {
+    channelBlocks(c, { inputBlock($0, p, $1, out + $1, ps) }, { inputBlock($0, p, $1, out + $1, ps) })
   }
 
   /// ``inputAdjointBlock(_:_:_:_:_:)`` over all channels of a tile.
   @inline(__always)
   private static func inputAdjointTile<T: Taps>(_ p: T, _ c: Int, _ src: UnsafePointer<Float>, _ ps: Int) {
-    var k = 0
-    while k + 4 <= c {
-      inputAdjointBlock(FullLanes(), src + k, ps, p, k)
-      k += 4
-    }
-    if k < c { inputAdjointBlock(PartialLanes(count: c - k), src + k, ps, p, k) }
+    channelBlocks(c, { inputAdjointBlock($0, src + $1, ps, p, $1) }, { inputAdjointBlock($0, src + $1, ps, p, $1) })
   }
 
   /// ``outputBlock(_:_:_:_:_:_:_:)`` over all channels of a tile.
@@ -382,23 +383,15 @@ public enum Winograd {
   private static func outputTile<T: Taps>(
     _ p: T, _ c: Int, _ src: UnsafePointer<Float>, _ ps: Int, _ bias: UnsafePointer<Float>, _ relu: Bool
   ) {
-    var k = 0
-    while k + 4 <= c {
-      outputBlock(FullLanes(), src + k, ps, bias + k, relu, p, k)
-      k += 4
-    }
-    if k < c { outputBlock(PartialLanes(count: c - k), src + k, ps, bias + k, relu, p, k) }
+    channelBlocks(
+      c, { outputBlock($0, src + $1, ps, bias + $1, relu, p, $1) },
+      { outputBlock($0, src + $1, ps, bias + $1, relu, p, $1) })
   }
 
   /// ``outputAdjointBlock(_:_:_:_:_:)`` over all channels of a tile.
   @inline(__always)
   private static func outputAdjointTile<T: Taps>(_ p: T, _ c: Int, _ out: UnsafeMutablePointer<Float>, _ ps: Int) {
-    var k = 0
-    while k + 4 <= c {
-      outputAdjointBlock(FullLanes(), p, k, out + k, ps)
-      k += 4
-    }
-    if k < c { outputAdjointBlock(PartialLanes(count: c - k), p, k, out + k, ps) }
+    channelBlocks(c, { outputAdjointBlock($0, p, $1, out + $1, ps) }, { outputAdjointBlock($0, p, $1, out + $1, ps) })
   }
 
   /// Bᵀ d B on four channels: `taps` the 16 pixels, `out` the tile's 16 positions (stride `ps`).
