@@ -23,15 +23,16 @@
 /// The backward pass uses the adjoints of the same linear maps (the exact gradient of the computation
 /// above): ∂M = A ∂Y Aᵀ (``outputAdjoint``), ∂U[ξ] = Σ_tiles V[ξ]ᵀ·∂M[ξ] and ∂g = Gᵀ ∂U G
 /// (``filterAdjoint``) for the weight gradient, and ∂V[ξ] = ∂M[ξ]·U[ξ]ᵀ then ∂d = B ∂V Bᵀ, overlap-added
-/// into the image (``inputAdjoint``) for the input gradient.
+/// into the image (``inputAdjoint``) for the input gradient. (∂x as this adjoint rather than as a Winograd
+/// convolution of ∂y with the flipped kernel: the one ∂M transform serves both gradients, and U is reused.)
 ///
 /// Transformed tiles are stored with two strides: element (tile t, position ξ, channel c) of a buffer
 /// is at `t·layout.tile + ξ·layout.position + c`, so a product's operand for position ξ is the matrix at
 /// offset `ξ·layout.position` with row stride `layout.tile`. Channels are contiguous and processed four
 /// at a time (`SIMD4<Float>`; the tail of a channel count that is not a multiple of 4 with partial
-/// loads), so every transform is vectorised whatever the compiler's target. Every output element is
-/// computed by a fixed sequence of operations that depends only on the shapes, not on how images are
-/// split into calls.
+/// loads), so every transform is vectorised whatever the compiler's target. Every transformed element
+/// is computed by a fixed sequence of operations that depends only on the shapes, not on how images are
+/// split into calls (the products' last bits can: OpenBLAS picks its kernels by the size of a call).
 public enum Winograd {
   /// The tile grid of an H×W image: ⌈H/2⌉ × ⌈W/2⌉ tiles of 2×2 outputs.
   public struct Tiles: Hashable, Sendable {
