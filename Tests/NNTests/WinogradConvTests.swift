@@ -109,9 +109,10 @@ struct WinogradConvTests {
     #expect(partial.bits[0] == full.bits[0] && partial.bits[2...] == full.bits[2...])
   }
 
-  /// `.auto` uses Winograd on 3×3, stride-1, padding-1 layers with channel counts that are multiples of 4 — in
-  /// ResNet-32 every such layer but the 3-channel stem, in cnn-small the second convolution — and
-  /// im2col elsewhere (strided, 1×1, unpadded); `.winograd` falls back to im2col where it does not apply.
+  /// `.auto` uses Winograd (in optimised builds) on 3×3, stride-1, padding-1 layers whose channel counts
+  /// are multiples of 4 — in ResNet-32 every such layer but the 3-channel stem, in cnn-small the second
+  /// convolution — and im2col elsewhere (strided, 1×1, unpadded); `.winograd` falls back to im2col where
+  /// it does not apply. Tests run unoptimised, where `.auto` is im2col.
   @Test func algorithmSelection() throws {
     func convs(_ layer: Layer) -> [Conv2d] {
       switch layer {
@@ -121,20 +122,52 @@ struct WinogradConvTests {
       default: return []
       }
     }
+    func optimisedChoice(_ c: Conv2d) -> Bool {
+      c.kernel == 3 && c.stride == 1 && c.padding == 1
+        && Conv2d.winogradChannels(inChannels: c.inChannels, outChannels: c.outChannels)
+    }
     let resnet = try ModelZoo.make("resnet32", inputShape: [32, 32, 3], classes: 10)
     let r = convs(resnet.features)
     #expect(r.count == 31)
-    #expect(r.filter(\.usesWinograd).count == 28)  // all but the stem and the two strided ones
-    #expect(!r[0].usesWinograd)
+    #expect(r.filter(optimisedChoice).count == 28)  // all but the stem and the two strided ones
+    #expect(!optimisedChoice(r[0]))
     let cnn = try ModelZoo.make("cnn-small", inputShape: [28, 28, 1], classes: 10)
-    #expect(convs(cnn.features).map(\.usesWinograd) == [false, true])
+    #expect(convs(cnn.features).map(optimisedChoice) == [false, true])
+    #if DEBUG
+      #expect(r.filter(\.usesWinograd).isEmpty)
+    #else
+      #expect(r.map(\.usesWinograd) == r.map(optimisedChoice))
+    #endif
     let strided = Conv2d(16, 16, kernel: 3, stride: 2, padding: 1)
     strided.algorithm = .winograd
     let pointwise = Conv2d(16, 16, kernel: 1)
     pointwise.algorithm = .winograd
     #expect(!strided.usesWinograd && !pointwise.usesWinograd)
-    #expect(Conv2d.winogradPays(inChannels: 16, outChannels: 8) && Conv2d.winogradPays(inChannels: 4, outChannels: 4))
     #expect(
-      !Conv2d.winogradPays(inChannels: 3, outChannels: 64) && !Conv2d.winogradPays(inChannels: 8, outChannels: 10))
+      Conv2d.winogradChannels(inChannels: 16, outChannels: 8) && Conv2d.winogradChannels(inChannels: 4, outChannels: 4))
+    #expect(
+      !Conv2d.winogradChannels(inChannels: 3, outChannels: 64)
+        && !Conv2d.winogradChannels(inChannels: 8, outChannels: 10))
+  }
+
+  /// A residual block whose convolutions run Winograd: the same step as with im2col, to rounding, and
+  /// its gradients as the block's composition needs them (the training path of ResNet-32 in release).
+  @Test func residualBlockWithWinograd() {
+    func step(_ algorithm: ConvAlgorithm) -> [[Float]] {
+      let block = BasicBlock(8, 8, stride: 1)
+      block.conv1.algorithm = algorithm
+      block.conv2.algorithm = algorithm
+      #expect(block.conv1.usesWinograd == (algorithm == .winograd))
+      block.initialize(.torchDefault, key: RandomKey(seed: 5))
+      let x = Tensor(shape: [3, 6, 6, 8])
+      var s = RandomKey(seed: 6).stream()
+      s.fillNormal(x.buffer)
+      let y = block.forward(x, training: true).toArray()
+      let dy = Tensor(shape: [3, 6, 6, 8])
+      s.fillNormal(dy.buffer)
+      return [y, block.backward(dy).toArray()] + block.parameters.map { $0.grad.toArray() }
+    }
+    let (a, b) = (step(.winograd), step(.im2col))
+    for (u, v) in zip(a, b) { expectApprox(u, v, abs: 1e-4, rel: 1e-3) }
   }
 }
