@@ -4,7 +4,8 @@ import Engine
 ///
 /// Training normalises with the batch mean and the biased variance and updates the running
 /// statistics with the unbiased variance, momentum 0.1, ε = 1e-5, as `torch.nn.BatchNorm2d`.
-/// Evaluation uses the running statistics. γ starts at 1 and β at 0.
+/// Evaluation uses the running statistics. γ starts at 1 and β at 0. With `fusedReLU` the output is
+/// max(BN(x), 0) in the same pass (bitwise BatchNorm then ``ReLU``, one pass fewer each way).
 public final class BatchNorm: Layer {
   /// Scale γ and shift β, [C].
   public let gamma: Parameter, beta: Parameter
@@ -15,15 +16,18 @@ public final class BatchNorm: Layer {
   public var needsInputGradient = true
   /// Number of channels.
   public let channels: Int
+  /// Apply ReLU to the output (fused).
+  public let fusedReLU: Bool
 
   private let output = Tensor(shape: [0]), dx = Tensor(shape: [0]), xHat = Tensor(shape: [0])
   private var invStd: [Float], mean: [Float], sumDy: [Double], sumDyXHat: [Double], acc: [Double], acc2: [Double]
   private var wasTraining = false
   private var coefA: [Float], coefB1: [Float], coefB2: [Float]
 
-  /// A batch-norm layer over `channels` channels.
-  public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+  /// A batch-norm layer over `channels` channels, followed by ReLU if `fusedReLU`.
+  public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, fusedReLU: Bool = false) {
     self.channels = channels
+    self.fusedReLU = fusedReLU
     self.momentum = momentum
     self.epsilon = epsilon
     gamma = Parameter(name: "weight", shape: [channels])
@@ -103,29 +107,30 @@ public final class BatchNorm: Layer {
     let g = gamma.value.pointer
     let b = beta.value.pointer
     let parts = workers(rows: rows)
+    let relu = fusedReLU
     if training {
       xHat.resize(x.shape)
-      // Σx per channel (the unused second half stays zero).
-      reduceRows(rows: rows, into: &acc, &acc2) { r, s in
-        for i in r {
-          let row = xp + i * c
-          for j in 0..<c { s[j] += Double(row[j]) }
-        }
-      }
-      for j in 0..<c { mean[j] = Float(acc[j] / Double(rows)) }
-      // Σ(x − μ)² per channel, in the second half.
-      mean.withUnsafeBufferPointer { muBuffer in
-        guard let mu = muBuffer.baseAddress else { return }
-        reduceRows(rows: rows, into: &sumDy, &acc2) { r, s in
+      // One pass: Σd and Σd² per channel with d = x − k, shifted by the first row k (so the centred
+      // sum Σ(x − μ)² = Σd² − (Σd)²/m does not cancel), in Double.
+      for j in 0..<c { mean[j] = rows > 0 ? xp[j] : 0 }
+      mean.withUnsafeBufferPointer { kBuffer in
+        guard let k = kBuffer.baseAddress else { return }
+        reduceRows(rows: rows, into: &acc, &acc2) { r, s in
           let s2 = s + c
           for i in r {
             let row = xp + i * c
             for j in 0..<c {
-              let d = Double(row[j] - mu[j])
+              let d = Double(row[j] - k[j])
+              s[j] += d
               s2[j] += d * d
             }
           }
         }
+      }
+      for j in 0..<c {
+        let shift = acc[j] / Double(rows)
+        acc2[j] = Swift.max(acc2[j] - acc[j] * shift, 0)
+        mean[j] = Float(Double(mean[j]) + shift)
       }
       let rm = runningMean.pointer
       let rv = runningVar.pointer
@@ -145,10 +150,18 @@ public final class BatchNorm: Layer {
               let xi = xp + r * c
               let hi = h + r * c
               let yi = yp + r * c
-              for j in 0..<c {
-                let v = (xi[j] - mu[j]) * s[j]
-                hi[j] = v
-                yi[j] = v * g[j] + b[j]
+              if relu {
+                for j in 0..<c {
+                  let v = (xi[j] - mu[j]) * s[j]
+                  hi[j] = v
+                  yi[j] = Swift.max(v * g[j] + b[j], 0)
+                }
+              } else {
+                for j in 0..<c {
+                  let v = (xi[j] - mu[j]) * s[j]
+                  hi[j] = v
+                  yi[j] = v * g[j] + b[j]
+                }
               }
             }
           }
@@ -168,7 +181,11 @@ public final class BatchNorm: Layer {
             for r in Parallel.chunk(t, of: parts, count: rows) {
               let xi = xp + r * c
               let yi = yp + r * c
-              for j in 0..<c { yi[j] = xi[j] * sc[j] + sh[j] }
+              if relu {
+                for j in 0..<c { yi[j] = Swift.max(xi[j] * sc[j] + sh[j], 0) }
+              } else {
+                for j in 0..<c { yi[j] = xi[j] * sc[j] + sh[j] }
+              }
             }
           }
         }
@@ -185,14 +202,27 @@ public final class BatchNorm: Layer {
     let rows = dy.count / c
     let d = dy.pointer
     let h = xHat.pointer
+    let y = output.pointer
+    let relu = fusedReLU
+    // With the fused ReLU, ∂L/∂(BN output) is dy where the output is positive (the bit mask of
+    // ``Kernels/reluBackward(output:_:_:count:)``), applied on the fly in both passes.
     reduceRows(rows: rows, into: &sumDy, &sumDyXHat) { r, s in
       let s2 = s + c
       for i in r {
         let di = d + i * c
         let hi = h + i * c
-        for j in 0..<c {
-          s[j] += Double(di[j])
-          s2[j] += Double(di[j] * hi[j])
+        if relu {
+          let yi = y + i * c
+          for j in 0..<c {
+            let dj = Float(bitPattern: di[j].bitPattern & Kernels.positiveMask(yi[j]))
+            s[j] += Double(dj)
+            s2[j] += Double(dj * hi[j])
+          }
+        } else {
+          for j in 0..<c {
+            s[j] += Double(di[j])
+            s2[j] += Double(di[j] * hi[j])
+          }
         }
       }
     }
@@ -225,7 +255,15 @@ public final class BatchNorm: Layer {
                 let di = d + r * c
                 let hi = h + r * c
                 let oi = o + r * c
-                for j in 0..<c { oi[j] = a[j] * (di[j] - b1[j] - hi[j] * b2[j]) }
+                if relu {
+                  let yi = y + r * c
+                  for j in 0..<c {
+                    let dj = Float(bitPattern: di[j].bitPattern & Kernels.positiveMask(yi[j]))
+                    oi[j] = a[j] * (dj - b1[j] - hi[j] * b2[j])
+                  }
+                } else {
+                  for j in 0..<c { oi[j] = a[j] * (di[j] - b1[j] - hi[j] * b2[j]) }
+                }
               }
             }
           }

@@ -46,7 +46,8 @@ public final class Sequential: Layer {
 /// x[:, ::2, ::2, :] zero-padded by (out − in)/2 channels on each side, with no parameters —
 /// kaidic/LDAM-DRW `models/resnet_cifar.py` `BasicBlock` / `LambdaLayer`.
 public final class BasicBlock: Layer {
-  let conv1: Conv2d, bn1: BatchNorm, relu1 = ReLU(), conv2: Conv2d, bn2: BatchNorm
+  /// bn1 carries the block's first ReLU (fused).
+  let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm
   /// Input and output channels and the stride of the first convolution.
   public let inChannels: Int, outChannels: Int, stride: Int
   public var needsInputGradient = true
@@ -59,7 +60,7 @@ public final class BasicBlock: Layer {
     self.outChannels = outChannels
     self.stride = stride
     conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false)
-    bn1 = BatchNorm(outChannels)
+    bn1 = BatchNorm(outChannels, fusedReLU: true)
     conv2 = Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, bias: false)
     bn2 = BatchNorm(outChannels)
   }
@@ -79,7 +80,6 @@ public final class BasicBlock: Layer {
     inputShape = x.shape
     var h = conv1.forward(x, training: training)
     h = bn1.forward(h, training: training)
-    h = relu1.forward(h, training: training)
     h = conv2.forward(h, training: training)
     h = bn2.forward(h, training: training)
     output.resize(h.shape)
@@ -129,7 +129,6 @@ public final class BasicBlock: Layer {
     }
     var g = bn2.backward(dyMasked)
     g = conv2.backward(g)
-    g = relu1.backward(g)
     g = bn1.backward(g)
     g = conv1.backward(g)
     dx.resize(inputShape)

@@ -29,6 +29,9 @@ struct BenchCommand: ParsableCommand {
   @Option(help: .hidden)
   var conv: String?
 
+  @Option(help: .hidden)
+  var convAlgorithm: String?
+
   func validate() throws {
     if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     if !(Bench.workloads + Bench.methodWorkloads + ["all", "gemm"]).contains(workload) {
@@ -37,6 +40,9 @@ struct BenchCommand: ParsableCommand {
   }
 
   func run() throws {
+    if let a = convAlgorithm, !Bench.setConvAlgorithm(a) {
+      throw ValidationError("unknown --conv-algorithm '\(a)' (expected im2col, winograd or auto)")
+    }
     if let m = breakdown {
       // A per-layer profile for engine work: milliseconds per step in each top-level layer.
       for (name, f, b) in try Bench.breakdown(model: m, threads: threads) {

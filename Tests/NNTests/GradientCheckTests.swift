@@ -74,6 +74,14 @@ struct GradientCheckTests {
       seed: UInt64(10 + stride * 3 + padding))
   }
 
+  @Test(arguments: [false, true])
+  func winogradConv2d(relu: Bool) {
+    let conv = Conv2d(3, 4, kernel: 3, padding: 1, fusedReLU: relu)
+    conv.algorithm = .winograd
+    // Small h with the fused ReLU: a kink within h fails the check.
+    checkGradients(conv, inputShape: [2, 5, 6, 3], seed: relu ? 31 : 30, h: relu ? 1e-4 : 1e-2, tolerance: 3e-2)
+  }
+
   @Test func pointwiseConv() { checkGradients(Conv2d(3, 5, kernel: 1), inputShape: [2, 3, 3, 3], seed: 20) }
   @Test func batchNormImages() { checkGradients(BatchNorm(3), inputShape: [3, 4, 4, 3], seed: 21) }
   @Test func batchNormFeatures() { checkGradients(BatchNorm(5), inputShape: [6, 5], seed: 22) }
@@ -117,6 +125,39 @@ struct LayerSemanticsTests {
     expectApprox(Double(bn.runningVar[0]), 0.9 + 0.1 * (5.0 / 3.0), abs: 1e-6)
     let e = bn.forward(x, training: false)
     expectApprox(Double(e[0]), (1 - 0.25) / (bn.runningVar[0] + 1e-5).squareRoot().asDouble, abs: 1e-5)
+  }
+
+  /// The one-pass statistics are shifted: a large common offset does not cancel the variance.
+  @Test func batchNormStatisticsWithLargeOffset() {
+    let bn = BatchNorm(1)
+    let y = bn.forward(Tensor(shape: [4, 1], values: [30001, 30002, 30003, 30004]), training: true)
+    expectApprox(y.toArray(), [-1.5, -0.5, 0.5, 1.5].map { $0 / (1.25 + 1e-5).squareRoot() }, abs: 1e-5)
+    expectApprox(Double(bn.runningVar[0]), 0.9 + 0.1 * (5.0 / 3.0), abs: 1e-6)
+  }
+
+  /// BatchNorm(fusedReLU: true) gives bitwise BatchNorm then ReLU: output, ∂L/∂x, γ and β gradients,
+  /// in training and evaluation.
+  @Test func batchNormFusedReLUIsBatchNormThenReLU() {
+    let x = Tensor(shape: [3, 4, 5, 6])
+    var s = RandomKey(seed: 40).stream()
+    s.fillNormal(x.buffer)
+    let dy = Tensor(shape: x.shape)
+    s.fillNormal(dy.buffer)
+    func run(_ layers: [Layer], _ bn: BatchNorm) -> [[UInt32]] {
+      let net = Sequential(layers)
+      bn.gamma.value.fill(1.3)
+      bn.beta.value.fill(0.2)
+      let y = net.forward(x, training: true).toArray()
+      let dx = net.backward(dy).toArray()
+      let eval = net.forward(x, training: false).toArray()
+      return [y, dx, bn.gamma.grad.toArray(), bn.beta.grad.toArray(), eval].map { $0.map(\.bitPattern) }
+    }
+    let fused = BatchNorm(6, fusedReLU: true)
+    let plain = BatchNorm(6)
+    let a = run([fused], fused)
+    let b = run([plain, ReLU()], plain)
+    #expect(a == b)
+    #expect(a[0].contains(0))  // the ReLU did clip
   }
 
   @Test func maxPoolPicksFirstMaximum() {

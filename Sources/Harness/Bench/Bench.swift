@@ -129,12 +129,21 @@ public enum Bench {
     return layers.enumerated().map { ("\($0.offset) \(type(of: $0.element))", fwd[$0.offset], bwd[$0.offset]) }
   }
 
+  /// Sets the algorithm of the convolutions the benchmarks build (`im2col`, `winograd` or `auto`, the
+  /// default) — for comparing them; jobs always use the default. False for an unknown name.
+  public static func setConvAlgorithm(_ name: String) -> Bool {
+    guard let a = ConvAlgorithm(rawValue: name) else { return false }
+    Conv2d.defaultAlgorithm = a
+    return true
+  }
+
   /// Milliseconds per forward and backward pass of one convolution on a random batch (engine work).
   public static func convProfile(batch: Int, size: Int, cin: Int, cout: Int, stride: Int, threads: Int) -> (
     Double, Double
   ) {
     BLAS.setThreads(threads)
     if let c = ProcessInfo.processInfo.environment["CHUNK"], let v = Int(c) { Conv2d.chunkFloats = v }
+    if let c = ProcessInfo.processInfo.environment["WINOGRAD_CHUNK"], let v = Int(c) { Conv2d.winogradChunkFloats = v }
     let conv = Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false)
     conv.initialize(.torchDefault, key: RandomKey(seed: 0))
     let x = Tensor(shape: [batch, size, size, cin])
