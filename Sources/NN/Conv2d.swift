@@ -52,12 +52,17 @@ public final class Conv2d: Layer {
   /// 16→4 14.4 → 10.2; but 3→16 (ResNet-32's first layer) 12.3 → 36.9 and 1→32 at 28×28 (cnn-small's)
   /// 10.5 → 16.0: with partial lanes the transforms run element by element, and K = C_in is tiny.
   public static func winogradPays(inChannels: Int, outChannels: Int) -> Bool {
-    #if DEBUG
-      return false
-    #else
-      return winogradChannels(inChannels: inChannels, outChannels: outChannels)
-    #endif
+    autoUsesWinograd && winogradChannels(inChannels: inChannels, outChannels: outChannels)
   }
+
+  /// Whether `.auto` can pick Winograd in this build: true when optimised, false in debug builds. The
+  /// two therefore compute convolutional models differently, and job ids say which
+  /// (``ModelZoo/kernelVersion(model:)``).
+  #if DEBUG
+    public static let autoUsesWinograd = false
+  #else
+    public static let autoUsesWinograd = true
+  #endif
 
   /// The channel rule of ``winogradPays(inChannels:outChannels:)`` in optimised builds.
   static func winogradChannels(inChannels: Int, outChannels: Int) -> Bool {

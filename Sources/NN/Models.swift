@@ -63,9 +63,13 @@ public enum ModelZoo {
   /// every job id (`engine-1/lp-dist-2`), so a kernel change that moves one family's bits re-runs that
   /// family's jobs and no others. Bump a family's number whenever its results can change.
   /// - `lp-dist-2`: float32 vectorised ℓp-distance kernels (version 1 summed in double with `pow`).
+  /// - `conv-2`: Winograd F(2×2, 3×3) convolutions and one-pass BatchNorm statistics (version 1: im2col,
+  ///   two-pass statistics); `conv-2-im2col` in debug builds, whose `.auto` keeps im2col
+  ///   (``Conv2d/autoUsesWinograd``).
   public static func kernelVersion(model name: String) -> String? {
     switch name {
     case "linf-dist": "lp-dist-2"
+    case "cnn-small", "resnet32": Conv2d.autoUsesWinograd ? "conv-2" : "conv-2-im2col"
     default: nil
     }
   }
