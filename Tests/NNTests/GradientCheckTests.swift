@@ -85,6 +85,29 @@ struct GradientCheckTests {
   @Test func pointwiseConv() { checkGradients(Conv2d(3, 5, kernel: 1), inputShape: [2, 3, 3, 3], seed: 20) }
   @Test func batchNormImages() { checkGradients(BatchNorm(3), inputShape: [3, 4, 4, 3], seed: 21) }
   @Test func batchNormFeatures() { checkGradients(BatchNorm(5), inputShape: [6, 5], seed: 22) }
+  /// Channel counts that are multiples of 4 take the four-lane loops (``ChannelKernels``).
+  @Test func batchNormFourLaneChannels() { checkGradients(BatchNorm(8), inputShape: [3, 4, 4, 8], seed: 23) }
+
+  /// The four-lane loops against the batch statistics in double: x̂ = (x − μ)/√(σ² + ε) over 70 rows
+  /// (two full row blocks and a partial one), with a large offset.
+  @Test func batchNormFourLaneStatistics() {
+    let c = 8
+    let x = Tensor(shape: [70, c])
+    var s = RandomKey(seed: 41).stream()
+    s.fillNormal(x.buffer)
+    for k in 0..<x.count { x[k] = 1000 + 3 * x[k] }
+    let bn = BatchNorm(c)
+    let y = bn.forward(x, training: true)
+    for j in 0..<c {
+      let column = (0..<70).map { Double(x[$0 * c + j]) }
+      let mean = column.reduce(0, +) / 70
+      let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 70
+      for i in 0..<70 {
+        let expected = (column[i] - mean) / (variance + 1e-5).squareRoot()
+        #expect(Swift.abs(Double(y[i * c + j]) - expected) < 2e-4, "row \(i) channel \(j)")
+      }
+    }
+  }
   @Test func maxPool() { checkGradients(MaxPool2d(2), inputShape: [2, 4, 6, 3], seed: 23, h: 1e-3) }
   @Test func globalAvgPool() { checkGradients(GlobalAvgPool(), inputShape: [2, 3, 3, 4], seed: 24) }
   @Test func flatten() { checkGradients(Flatten(), inputShape: [2, 3, 3, 2], seed: 25) }
@@ -137,8 +160,9 @@ struct LayerSemanticsTests {
 
   /// BatchNorm(fusedReLU: true) gives bitwise BatchNorm then ReLU: output, ∂L/∂x, γ and β gradients,
   /// in training and evaluation.
-  @Test func batchNormFusedReLUIsBatchNormThenReLU() {
-    let x = Tensor(shape: [3, 4, 5, 6])
+  @Test(arguments: [6, 8])
+  func batchNormFusedReLUIsBatchNormThenReLU(channels: Int) {
+    let x = Tensor(shape: [3, 4, 5, channels])
     var s = RandomKey(seed: 40).stream()
     s.fillNormal(x.buffer)
     let dy = Tensor(shape: x.shape)
@@ -152,8 +176,8 @@ struct LayerSemanticsTests {
       let eval = net.forward(x, training: false).toArray()
       return [y, dx, bn.gamma.grad.toArray(), bn.beta.grad.toArray(), eval].map { $0.map(\.bitPattern) }
     }
-    let fused = BatchNorm(6, fusedReLU: true)
-    let plain = BatchNorm(6)
+    let fused = BatchNorm(channels, fusedReLU: true)
+    let plain = BatchNorm(channels)
     let a = run([fused], fused)
     let b = run([plain, ReLU()], plain)
     #expect(a == b)
