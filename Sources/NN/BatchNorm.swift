@@ -311,30 +311,42 @@ enum ChannelKernels {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Four.self)
   }
 
-  /// s[j] += Σ_rows (x − k)_j, s[c + j] += Σ_rows (x − k)_j².
-  static func shiftedSums(
-    _ x: UnsafePointer<Float>, rows: Range<Int>, channels c: Int, shift k: UnsafePointer<Float>,
-    into s: UnsafeMutablePointer<Double>
+  /// s[j] += Σ_rows first_j, s[c + j] += Σ_rows second_j, where `terms(o, j)` gives the two 4-lane terms of
+  /// the element at offset o = row·c + j (channels j…j+3): summed in float over blocks of ``block`` rows,
+  /// each block's sums then added in double.
+  @inline(__always)
+  static func blockSums(
+    rows: Range<Int>, channels c: Int, into s: UnsafeMutablePointer<Double>, _ terms: (Int, Int) -> (Four, Four)
   ) {
     var start = rows.lowerBound
     while start < rows.upperBound {
       let end = Swift.min(start + block, rows.upperBound)
       var j = 0
       while j < c {
-        let kj = load(k + j)
-        var sum = Four(), squares = Four()
+        var first = Four(), second = Four()
         for i in start..<end {
-          let d = load(x + i * c + j) - kj
-          sum += d
-          squares += d * d
+          let (a, b) = terms(i * c + j, j)
+          first += a
+          second += b
         }
         for l in 0..<4 {
-          s[j + l] += Double(sum[l])
-          s[c + j + l] += Double(squares[l])
+          s[j + l] += Double(first[l])
+          s[c + j + l] += Double(second[l])
         }
         j += 4
       }
       start = end
+    }
+  }
+
+  /// s[j] += Σ_rows (x − k)_j, s[c + j] += Σ_rows (x − k)_j².
+  static func shiftedSums(
+    _ x: UnsafePointer<Float>, rows: Range<Int>, channels c: Int, shift k: UnsafePointer<Float>,
+    into s: UnsafeMutablePointer<Double>
+  ) {
+    blockSums(rows: rows, channels: c, into: s) { o, j in
+      let d = load(x + o) - load(k + j)
+      return (d, d * d)
     }
   }
 
@@ -369,25 +381,9 @@ enum ChannelKernels {
     _ dy: UnsafePointer<Float>, xHat h: UnsafePointer<Float>, output y: UnsafePointer<Float>?, rows: Range<Int>,
     channels c: Int, into s: UnsafeMutablePointer<Double>
   ) {
-    var start = rows.lowerBound
-    while start < rows.upperBound {
-      let end = Swift.min(start + block, rows.upperBound)
-      var j = 0
-      while j < c {
-        var sum = Four(), products = Four()
-        for i in start..<end {
-          let o = i * c + j
-          let d = masked(load(dy + o), y, o)
-          sum += d
-          products += d * load(h + o)
-        }
-        for l in 0..<4 {
-          s[j + l] += Double(sum[l])
-          s[c + j + l] += Double(products[l])
-        }
-        j += 4
-      }
-      start = end
+    blockSums(rows: rows, channels: c, into: s) { o, _ in
+      let d = masked(load(dy + o), y, o)
+      return (d, d * load(h + o))
     }
   }
 
