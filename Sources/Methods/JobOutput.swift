@@ -11,7 +11,8 @@ public struct JobOutput: Codable, Hashable, Sendable {
   public var perClass: [String: [Double]]
   /// Reliability-diagram bins (15 equal-width confidence bins): `confidence`, `accuracy`, `count`.
   public var reliability: [String: [Double]]
-  /// Per-epoch curves by name: `train_loss`, `train_error`, `test_error`, `lr`.
+  /// Per-epoch curves by name: `train_loss`, `train_error`, `test_error`, `lr`. An epoch without a value
+  /// (a test set evaluated every few epochs) is not a number, encoded as `null`.
   public var curves: [String: [Double]]
   /// Facts about the data the job saw: the long-tailed subset's fingerprint and the many/medium/few
   /// thresholds used. Strings so they print exactly.
@@ -46,7 +47,7 @@ public struct JobOutput: Codable, Hashable, Sendable {
       overall: try c.decode([String: Double].self, forKey: .overall),
       perClass: try c.decode([String: [Double]].self, forKey: .perClass),
       reliability: try c.decode([String: [Double]].self, forKey: .reliability),
-      curves: try c.decode([String: [Double]].self, forKey: .curves),
+      curves: try c.decode([String: [Double?]].self, forKey: .curves).mapValues { $0.map { $0 ?? .nan } },
       data: try c.decode([String: String].self, forKey: .data),
       series: try c.decodeIfPresent([String: [String: [Double]]].self, forKey: .series) ?? [:])
   }
@@ -56,7 +57,7 @@ public struct JobOutput: Codable, Hashable, Sendable {
     try c.encode(overall, forKey: .overall)
     try c.encode(perClass, forKey: .perClass)
     try c.encode(reliability, forKey: .reliability)
-    try c.encode(curves, forKey: .curves)
+    try c.encode(curves.mapValues { $0.map { $0.isFinite ? $0 : nil } }, forKey: .curves)
     try c.encode(data, forKey: .data)
     if !series.isEmpty { try c.encode(series, forKey: .series) }
   }

@@ -156,12 +156,9 @@ public struct ResultRecord: Sendable {
   static func resultDocument(
     job: PlannedJob, output: JobOutput, environment: RunEnvironment, timing: RunTiming
   ) throws -> JSON {
-    var withoutCurves = output
-    withoutCurves.curves = [:]
-    var metrics = try JSON(encoding: withoutCurves).objectValue ?? []
+    var metrics = try JSON(encoding: output).objectValue ?? []
+    let curves = metrics.first { $0.key == "curves" }?.value ?? .object([])
     metrics.removeAll { $0.key == "curves" }
-    // An epoch without a value (e.g. a skipped test evaluation) is `null`.
-    let curves = try JSON(encoding: output.curves.mapValues { $0.map { $0.isFinite ? $0 : nil } })
     return .object(
       try header(job) + [
         ("setting", job.setting.json), ("setting_label", .string(job.setting.label)), ("metrics", .object(metrics)),
