@@ -86,3 +86,17 @@ public enum FastMath {
     pow01(Lanes(repeating: r), q)[0]
   }
 }
+
+extension SIMD where Scalar == Float {
+  /// The `scalarCount` floats at `p` (any alignment).
+  @inlinable @inline(__always)
+  public init(loading p: UnsafePointer<Float>) {
+    self = UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+  }
+
+  /// Writes the lanes to the `scalarCount` floats at `p` (any alignment).
+  @inlinable @inline(__always)
+  public func store(to p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+  }
+}

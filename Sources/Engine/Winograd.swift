@@ -559,11 +559,9 @@ extension Lanes {
 
 private struct FullLanes: Lanes {
   @inline(__always)
-  func load(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
+  func load(_ p: UnsafePointer<Float>) -> SIMD4<Float> { SIMD4(loading: p) }
   @inline(__always)
-  func store(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
-  }
+  func store(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) { v.store(to: p) }
 }
 
 private struct PartialLanes: Lanes {

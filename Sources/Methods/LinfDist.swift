@@ -72,14 +72,14 @@ public final class LinfDistObjective: ClassificationLoss {
     gradient.resize(dist.shape)
     row.resize(k)
     worstMargins.removeAll(keepingCapacity: true)
+    if let mix = v1Mix {
+      return v1Hinge(dist, targets: targets, gradient: gradient, mix: mix)
+    }
     let inv = n > 0 ? 1 / Double(n) : 0
     let lam = self.lam
     var hinge = 0.0
     var ce = 0.0
     var dScalar = 0.0
-    if let mix = v1Mix {
-      return v1Hinge(dist, targets: targets, gradient: gradient, mix: mix)
-    }
     for i in 0..<n {
       let t = targets[i]
       let d = dist.pointer + i * k

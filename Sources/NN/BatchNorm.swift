@@ -303,13 +303,9 @@ enum ChannelKernels {
   /// Rows summed in float before a block sum joins the double accumulators.
   static let block = 32
 
-  @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Four {
-    UnsafeRawPointer(p).loadUnaligned(as: Four.self)
-  }
+  @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Four { Four(loading: p) }
 
-  @inline(__always) static func store(_ v: Four, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Four.self)
-  }
+  @inline(__always) static func store(_ v: Four, _ p: UnsafeMutablePointer<Float>) { v.store(to: p) }
 
   /// s[j] += Σ_rows first_j, s[c + j] += Σ_rows second_j, where `terms(o, j)` gives the two 4-lane terms of
   /// the element at offset o = row·c + j (channels j…j+3): summed in float over blocks of ``block`` rows,

@@ -232,13 +232,9 @@ enum LpKernels {
     return largest
   }
 
-  @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Lanes {
-    UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
-  }
+  @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Lanes { Lanes(loading: p) }
 
-  @inline(__always) static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
-  }
+  @inline(__always) static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { v.store(to: p) }
 
   @inline(__always) static func abs(_ v: Lanes) -> Lanes {
     unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Lanes.self)
