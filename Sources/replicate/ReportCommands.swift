@@ -28,12 +28,14 @@ struct ReportCommand: ParsableCommand {
         Console.out("reports are up to date\n")
         return
       }
-      Console.error(problems.joined(separator: "\n") + "\nrun `replicate report --profile \(profile.profile)` to regenerate\n")
+      Console.error(
+        problems.joined(separator: "\n") + "\nrun `replicate report --profile \(profile.profile)` to regenerate\n")
       throw ExitCode(1)
     }
     let written = try Report.write(profile: profile.profile, resultsDir: w.results, experimentsDir: w.experiments)
     Console.out(
-      "\(written.count) file\(written.count == 1 ? "" : "s") changed in \(Report.reportsDir(profile: profile.profile, resultsDir: w.results))\n")
+      "\(written.count) file\(written.count == 1 ? "" : "s") changed in \(Report.reportsDir(profile: profile.profile, resultsDir: w.results))\n"
+    )
   }
 }
 
@@ -43,8 +45,11 @@ struct DiffCommand: ParsableCommand {
     commandName: "diff",
     abstract: "Compare results with the papers' reference numbers and claims.",
     discussion: """
-      Per reference: measured mean ± std over seeds, Δ, tolerance, pass/fail/missing; per claim: held/failed/missing.
-      Exit 1 when a reference fails or a claim fails (missing never fails).
+      Per reference: measured mean ± std over the healthy seeds, Δ, tolerance, pass/fail/missing. Per claim and
+      setting: paired seed differences with a two-sided 90% Student-t interval; outcome held, inconclusive,
+      contradicted (Holm across a claim's settings) or invalid (a degenerate comparator); not run is a status.
+      --format json carries n, mean d, the interval, the degenerate runs and the design of every setting.
+      Exit 1 when a reference is out of tolerance or a paper claim is contradicted.
       Example: replicate diff --profile default --format markdown
       """)
 

@@ -16,17 +16,24 @@ struct RunOptionsGroup: ParsableArguments {
   @Flag(help: "Show every job's per-epoch lines.")
   var verbose = false
 
-  /// Runs the jobs of `experiments` (all when empty) and exits with the run's status.
-  func run(experiments: [String]) async throws {
+  /// Runs the jobs of `experiments` (all when empty) and exits with the run's status; with `resolve`, adds
+  /// seeds to inconclusive settings under their manifests' group-sequential designs and runs them.
+  func run(experiments: [String], resolve: Bool = false) async throws {
     let runner = Mutex<Runner?>(nil)
     let watcher = InterruptWatcher { runner.withLock { $0 }?.requestStop() }
     defer { withExtendedLifetime(watcher) {} }
     let executor = ProcessExecutor(
       dataDir: workspace.dataDir, experimentsDir: workspace.experimentsForWorkers)
-    let summary = try await Commands.run(
-      workspace.workspace, experiments: experiments, profile: profile.profile,
-      options: RunOptions(jobs: jobs.count, force: force), executor: executor,
-      progress: ConsoleProgress(verbose: verbose), onRunner: { r in runner.withLock { $0 = r } })
+    let options = RunOptions(jobs: jobs.count, force: force)
+    let summary =
+      resolve
+      ? try await Commands.resolve(
+        workspace.workspace, profile: profile.profile, options: options, executor: executor,
+        progress: ConsoleProgress(verbose: verbose), onRunner: { r in runner.withLock { $0 = r } },
+        report: { Console.out($0) })
+      : try await Commands.run(
+        workspace.workspace, experiments: experiments, profile: profile.profile, options: options,
+        executor: executor, progress: ConsoleProgress(verbose: verbose), onRunner: { r in runner.withLock { $0 = r } })
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
   }
 }
@@ -35,11 +42,19 @@ struct RunOptionsGroup: ParsableArguments {
 struct All: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run every experiment's missing jobs.",
-    discussion: "Example: replicate all --profile smoke --jobs 2")
+    discussion: """
+      With --resolve, then add seeds to the two methods of each inconclusive claim setting, look by look, under the
+      group-sequential design its manifest declares (`resolve:`), writing them to experiments/<name>/resolve.yaml
+      (part of the plan), until no setting can take more.
+      Example: replicate all --profile smoke --jobs 2
+      """)
 
   @OptionGroup var options: RunOptionsGroup
 
-  func run() async throws { try await options.run(experiments: []) }
+  @Flag(help: "Add seeds to inconclusive claim settings under their manifests' group-sequential designs.")
+  var resolve = false
+
+  func run() async throws { try await options.run(experiments: [], resolve: resolve) }
 }
 
 /// `replicate run EXPERIMENT…`.

@@ -28,7 +28,7 @@ struct CLITests {
       #expect(r.stdout.contains("  \(name) "), "help lacks \(name)")
     }
     let all = try replicate(["all", "--help"], folders: false)
-    for flag in ["--profile", "--jobs", "--force", "--data-dir", "--results", "--verbose"] {
+    for flag in ["--profile", "--jobs", "--force", "--resolve", "--data-dir", "--results", "--verbose"] {
       #expect(all.stdout.contains(flag), "all --help lacks \(flag)")
     }
     #expect(!all.stdout.contains("--experiments"))

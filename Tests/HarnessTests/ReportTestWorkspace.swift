@@ -128,26 +128,27 @@ extension ReportTestWorkspace {
   static let toyReference = """
     references:
       - {profile: default, method: erm, setting: {dataset.imbalance.ratio: 100}, metric: top1_error, value: 30.0,
-         unit: percent, tolerance: 1.0, source: "Table 1"}
+         unit: percent, tolerance: 1.0, source: "Table 1", verified: true}
       - {profile: default, method: erm, setting: {dataset.imbalance.ratio: 10}, metric: top1_error, value: 13.49,
-         tolerance: 1.0}
+         tolerance: 1.0, verified: null}
       - {profile: default, method: focal, setting: {dataset.imbalance.ratio: 100}, metric: top1_error, value: 29.0,
-         tolerance: 1.0}
-      - {profile: paper, method: erm, setting: {dataset.name: cifar10}, metric: top1_error, value: 29.64, tolerance: 1.0}
+         tolerance: 1.0, verified: null}
+      - {profile: paper, method: erm, setting: {dataset.name: cifar10}, metric: top1_error, value: 29.64, tolerance: 1.0, verified: null}
       - {profile: default, method: ldam-drw, setting: {dataset: {imbalance: {ratio: 100}}}, metric: top1_error,
-         value: 25.0, tolerance: 0.6}
+         value: 25.0, tolerance: 0.6, verified: null}
       - {profile: default, method: ldam-drw, setting: {dataset.imbalance.ratio: 10.0, dataset.name: fashion-mnist},
-         metric: top1_error, value: 11.2, tolerance: 1.0}
+         metric: top1_error, value: 11.2, tolerance: 1.0, verified: null}
     claims:
       - {id: ldam-beats-erm, text: "LDAM-DRW has lower error than ERM", better: ldam-drw, than: erm,
-         metric: top1_error, direction: lower, per: [dataset.imbalance.ratio]}
+         metric: top1_error, direction: lower, per: [dataset.imbalance.ratio], source: paper, quote: "Table 1"}
       - {id: gain-grows, text: "The gain grows with the ratio", kind: gain-grows, better: ldam-drw, than: erm,
-         metric: top1_error, direction: lower, along: dataset.imbalance.ratio, profiles: [default]}
+         metric: top1_error, direction: lower, along: dataset.imbalance.ratio, profiles: [default], source: project}
       - {id: erm-beats-ldam, text: "ERM beats LDAM-DRW", better: erm, than: ldam-drw, metric: top1_error,
-         direction: lower, per: [dataset.imbalance.ratio]}
-      - {id: focal-beats-erm, text: "Focal beats ERM", better: focal, than: erm, metric: top1_error, direction: lower}
+         direction: lower, per: [dataset.imbalance.ratio], source: paper, quote: "Sec. 2"}
+      - {id: focal-beats-erm, text: "Focal beats ERM", better: focal, than: erm, metric: top1_error, direction: lower,
+         source: project}
       - {id: paper-only, text: "Only on CIFAR", better: ldam-drw, than: erm, metric: top1_error, direction: lower,
-         profiles: [paper]}
+         profiles: [paper], source: project}
     """
 
   /// The toy experiment: erm and ldam-drw at ρ ∈ {100, 10}, three seeds, one failed ldam-drw run at

@@ -18,24 +18,29 @@ import _ReplicateTestSupport
     let page = try #require(try render(ws)["toy.md"])
     #expect(page.hasPrefix("# toy\n\n**Paper:** Doe et al. 2024, A Toy Paper\n"))
     #expect(page.contains("## top1_error (lower is better)"))
-    // Columns in manifest order (ratio: [100, 10]); n shown below the 3 expected seeds; failures counted.
+    // Columns in manifest order (ratio: [100, 10]); n shown below the 3 expected seeds; degenerate runs
+    // counted, never averaged; bold only among cells without a degenerate run (erm at ρ=100, although
+    // ldam-drw's healthy mean is lower there).
     #expect(page.contains("| method | ρ=100 | ρ=10 |\n|---|---:|---:|\n"))
-    #expect(page.contains("| erm | 31.00 ± 1.00 | 14.50 ± 0.50 (1 failed) |\n"))
-    #expect(page.contains("| ldam-drw | **25.50 ± 0.71** (n=2, 1 failed) | **12.20 ± 0.20** |\n"))
+    #expect(page.contains("| erm | **31.00 ± 1.00** | 14.50 ± 0.50 (1 degenerate) |\n"))
+    #expect(page.contains("| ldam-drw | 25.50 ± 0.71 (n=2, 1 degenerate) | **12.20 ± 0.20** |\n"))
     // The second metric gets its own table, with more decimals for small values.
     #expect(page.contains("### ece (lower is better)"))
-    #expect(page.contains("| erm | 0.0600 ± 0.0100 |"))
+    #expect(page.contains("| erm | **0.0600 ± 0.0100** |"))
   }
 
-  @Test func failedAndCollapsedRunsAreListedNotAveraged() throws {
+  @Test func degenerateAndFailedRunsAreListedNotAveraged() throws {
     let ws = try ReportTestWorkspace()
     defer { ws.remove() }
     try ws.writeToy()
     let page = try #require(try render(ws)["toy.md"])
-    #expect(page.contains("## Failed runs"))
-    #expect(page.contains("| ldam-drw | ρ=100 | 2 | `ldam-drw-100` | non-finite-loss | loss is NaN at epoch 2 |"))
+    #expect(page.contains("## Degenerate and failed runs"))
     #expect(
-      page.contains("| erm | ρ=10 | 3 | `erm-10-s3` | non-finite-metric | metric top1_error is not a finite number |"))
+      page.contains(
+        "| ldam-drw | ρ=100 | 2 | `ldam-drw-100` | degenerate | non-finite-loss | loss is NaN at epoch 2 |"))
+    #expect(
+      page.contains(
+        "| erm | ρ=10 | 3 | `erm-10-s3` | degenerate | non-finite-metric | metric top1_error is not a finite number |"))
     #expect(page.contains("11 results, 2 failed"))
   }
 
@@ -49,8 +54,12 @@ import _ReplicateTestSupport
       page.contains("| erm | ratio=100 | top1_error | 30.00 | 31.00 ± 1.00 | 3 | +1.00 | 1.00 | **pass** | Table 1 |"))
     #expect(page.contains("| focal | ratio=100 | top1_error | 29.00 | — | 0 | — | 1.00 | **missing** |  |"))
     #expect(!page.contains("cifar10"))  // the paper-profile reference is skipped
-    #expect(page.contains("- **held** `ldam-beats-erm`: LDAM-DRW has lower error than ERM<br>"))
-    #expect(page.contains("- **failed** `erm-beats-ldam`"))
+    #expect(page.contains("### invalid: `ldam-beats-erm`\n\nLDAM-DRW has lower error than ERM"))
+    #expect(page.contains("Source: paper — Table 1\n"))
+    #expect(page.contains("### contradicted: `erm-beats-ldam`"))
+    #expect(page.contains("| ratio=10 | contradicted | 3 | -2.30 | 90% [-2.81, -1.79] | 14.50 | 12.20 |"))
+    #expect(page.contains("**Paper claims: held 0, inconclusive 0, contradicted 1, invalid 1 of 2**"))
+    #expect(page.contains("`dataset.seed` = 0. Varying `dataset.seed`"))
     #expect(!page.contains("paper-only"))
     #expect(page.contains("| ρ=100 | `sha-100` | 1000,100,10 | many_threshold=100 |"))
     let plots = files.keys.filter { $0.hasPrefix("plots/") }.sorted()
@@ -74,9 +83,23 @@ import _ReplicateTestSupport
     let files = try render(ws)
     let index = try #require(files["index.md"])
     #expect(index.hasPrefix("# Results: profile `default`\n"))
-    #expect(index.contains("| [pending](pending.md) | Someone 2023 | 0 | 0 | — | — |\n"))
-    #expect(index.contains("| [toy](toy.md) | Doe et al. 2024, A Toy Paper | 11 | 2 | 3 / 1 / 1 | 2 / 1 / 1 |\n"))
+    #expect(index.contains("| [pending](pending.md) | Someone 2023 | — | — | — | — | — | 0 | 0 |\n"))
+    #expect(
+      index.contains(
+        "| [toy](toy.md) | Doe et al. 2024, A Toy Paper | — | — | contradicted 1, invalid 1 of 2 | 2 | 3 / 1 / 1 | 11 | 2 |\n"
+      ))
+    #expect(index.contains("**All experiments:** paper claims: held 0, inconclusive 0, contradicted 1, invalid 1 of 2"))
     #expect(files["pending.md"]?.contains("No results yet for this profile") == true)
+  }
+
+  @Test func theProtocolLineIsDerivedFromTheExpandedJobs() throws {
+    let experiments = URL(fileURLWithPath: ReportTestWorkspace.templatesDir).deletingLastPathComponent()
+      .appendingPathComponent("experiments").path
+    let ldam = Report.ProtocolSummary.describe(experiment: "ldam-drw", profile: "default", experimentsDir: experiments)
+    #expect(ldam.run == "default: fashion-mnist-LT exponential/step ρ 10/100; mlp 256-256; 20 epochs; 3 seeds")
+    #expect(ldam.paper == "paper: cifar10/cifar100-LT exponential/step ρ 10/100; resnet32; 200 epochs; 3 seeds")
+    let missing = Report.ProtocolSummary.describe(experiment: "nope", profile: "default", experimentsDir: experiments)
+    #expect(missing.run == "—" && missing.paper == nil)
   }
 
   @Test func rerenderingIsByteIdentical() throws {
@@ -192,21 +215,23 @@ import _ReplicateTestSupport
         "robust", job: "\(method)\(seed)", method: method, seed: seed, setting: [], label: "clean",
         overall: [
           ("certified_accuracy_at_radius_0", base), ("certified_accuracy_at_radius_0.25", base - 10),
-          ("certified_accuracy_at_radius_0.5", base - 30), ("predicted_classes", predicted),
+          ("certified_accuracy_at_radius_0.5", base - 30), ("train_predicted_classes", predicted),
+          ("train_balanced_error", 30),
         ],
         perClass: ["accuracy": Array(repeating: base, count: 10)],
         data: [("subset_sha256", "abc"), ("subset_counts", "5,4,3")])
     }
     let files = try render(ws)
     let page = try #require(files["robust.md"])
-    // Manifest order of methods; no metrics list: every metric, sorted; one collapsed run flagged.
+    // Manifest order of methods; no metrics list: every metric, sorted; the run whose training predictions
+    // collapsed is listed and not averaged in.
     #expect(page.contains("| smooth | **61.00 ± 1.41** |"))
-    #expect(page.contains("| plain | 51.00 ± 1.41 (1 collapsed) |"))
-    #expect(page.contains("## Failed and collapsed runs"))
+    #expect(page.contains("| plain | 52.00 ± 0.00 (n=1, 1 degenerate) |"))
+    #expect(page.contains("## Degenerate and failed runs"))
     #expect(
       page.contains(
-        "| plain | clean | 0 | `plain0` | collapsed | predicts a single class; its metrics are included in the means |")
-    )
+        "| plain | clean | 0 | `plain0` | degenerate | collapsed | predicts 1 class on the training set; not averaged in |"
+      ))
     #expect(page.contains("| clean | `abc` | 5,4,3 | — |"))
     let plot = try #require(files["plots/robust-all-certified-accuracy-at-radius.svg"])
     #expect(page.contains("](plots/robust-all-certified-accuracy-at-radius.svg)"))

@@ -41,6 +41,42 @@ public enum Commands {
     return await runner.run(jobs)
   }
 
+  /// `replicate all --resolve`: runs the plan, then, while a claim's setting is inconclusive short of its
+  /// design's last look (``Diff/resolveAdditions(profile:resultsDir:experimentsDir:)``), writes the next
+  /// look's seeds to the experiment's `resolve.yaml` (atomically; part of the plan from then on) and runs
+  /// them. Stops when nothing is left to add, or after a run that did not finish cleanly. `report` receives
+  /// one line per addition.
+  public static func resolve(
+    _ workspace: Workspace, profile: String, options: RunOptions, executor: any JobExecutor,
+    progress: any RunProgress, onRunner: (Runner) -> Void = { _ in }, report: (String) -> Void
+  ) async throws -> RunSummary {
+    var summary = try await run(
+      workspace, experiments: [], profile: profile, options: options, executor: executor, progress: progress,
+      onRunner: onRunner)
+    var noForce = options
+    noForce.force = false
+    while summary.exitCode == 0 {
+      let additions = try Diff.resolveAdditions(
+        profile: profile, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir)
+      if additions.isEmpty {
+        report("resolve: no inconclusive setting can take more seeds under its design\n")
+        break
+      }
+      for addition in additions {
+        for line in addition.lines { report("resolve: \(line)\n") }
+        do {
+          _ = try AtomicFile.write(Data(addition.seeds.yaml().utf8), to: addition.file)
+        } catch {
+          throw HarnessError(.io, "cannot write \(addition.file): \(error)")
+        }
+      }
+      summary = try await run(
+        workspace, experiments: [], profile: profile, options: noForce, executor: executor, progress: progress,
+        onRunner: onRunner)
+    }
+    return summary
+  }
+
   // MARK: run-job
 
   /// `replicate run-job JOB-ID`: runs one job in this process with one BLAS thread and writes its
@@ -211,12 +247,18 @@ public enum Commands {
       // Reference files are checked too when validating the whole experiments folder.
       var references = 0
       if files.isEmpty {
-        do { references = try Diff.loadReferenceFiles(experimentsDir: workspace.experimentsDir).count } catch
-          let errors as Diff.ReferenceFileErrors
-        {
-          let n = errors.errors.count
+        var problems: [Diff.ReferenceFileError] = []
+        do {
+          let loaded = try Diff.loadReferenceFiles(experimentsDir: workspace.experimentsDir)
+          references = loaded.count
+          problems = Diff.duplicateClaims(loaded, resultsDir: workspace.resultsDir, profiles: Registry.profiles)
+        } catch let errors as Diff.ReferenceFileErrors {
+          problems = errors.errors
+        }
+        if !problems.isEmpty {
+          let n = problems.count
           return Output(
-            errors.errors.map(\.description).joined(separator: "\n") + "\n\(n) problem\(n == 1 ? "" : "s") found\n",
+            problems.map(\.description).joined(separator: "\n") + "\n\(n) problem\(n == 1 ? "" : "s") found\n",
             status: 2)
         }
       }

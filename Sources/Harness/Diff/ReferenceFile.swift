@@ -24,6 +24,8 @@ extension Diff {
     public var tolerance: Double
     /// Where the number comes from (`Cao et al. 2019, Table 2`).
     public var source: String?
+    /// Whether someone read the number in the paper: true, false, or nil where unknown.
+    public var verified: Bool?
     /// The line of the entry in the file.
     public var line: Int
   }
@@ -36,6 +38,15 @@ extension Diff {
       case better
       /// The gain of `better` over `than` grows along `along`, in every combination of the other axes.
       case gainGrows = "gain-grows"
+      /// `better` and `than` are equivalent within ±`margin` (two one-sided tests).
+      case equal
+    }
+    /// Who states the claim.
+    public enum Source: String, Sendable {
+      /// The paper states it; ``Claim/quote`` says where.
+      case paper
+      /// A check the project added.
+      case project
     }
     /// Which way is better.
     public enum Direction: String, Sendable {
@@ -66,6 +77,14 @@ extension Diff {
     public var profiles: [String]?
     /// Only jobs whose spec has these values take part (like a reference's setting); empty = all.
     public var setting: [(key: String, value: JSON)]
+    /// Who states the claim (headlines count paper claims only).
+    public var source: Source
+    /// For `source: paper`: the section or table it restates, in the paper's words where they were read.
+    public var quote: String?
+    /// For `better` and `gain-grows`: the smallest effect (metric units) the lower bound must reach.
+    public var minEffect: Double?
+    /// For `equal`: the equivalence margin in the metric's units, declared before results exist.
+    public var margin: Double?
     /// The line of the entry in the file.
     public var line: Int
   }
@@ -272,6 +291,17 @@ struct ReferenceChecker {
     return x
   }
 
+  /// `true`, `false` or `null` (nil: absent; .some(nil): null).
+  mutating func optionalBool(_ node: Node?, _ path: String) -> Bool?? {
+    guard let node else { return nil }
+    if yamlTag(node) == .null { return .some(nil) }
+    guard case .scalar = node, yamlTag(node) == .bool, let b = node.bool else {
+      report(.wrongType, path, node, "true, false or null")
+      return nil
+    }
+    return .some(b)
+  }
+
   mutating func strings(_ node: Node?, _ path: String) -> [String]? {
     guard let node else { return nil }
     guard let list = sequence(node, path) else { return nil }
@@ -317,8 +347,10 @@ struct ReferenceChecker {
   }
 
   mutating func reference(_ node: Node, _ path: String) -> Diff.Reference? {
-    let allowed = ["profile", "method", "setting", "metric", "value", "unit", "tolerance", "source", "note"]
-    let required = ["profile", "method", "setting", "metric", "value", "tolerance"]
+    let allowed = [
+      "profile", "method", "setting", "metric", "value", "unit", "tolerance", "source", "verified", "note",
+    ]
+    let required = ["profile", "method", "setting", "metric", "value", "tolerance", "verified"]
     guard let m = mapping(node, path, allowed: allowed, required: required) else { return nil }
     let before = errors.count
     let profile = string(m["profile"], "\(path).profile")
@@ -329,6 +361,7 @@ struct ReferenceChecker {
     let unit = string(m["unit"], "\(path).unit")
     let tolerance = number(m["tolerance"], "\(path).tolerance")
     let source = string(m["source"], "\(path).source")
+    let verified = optionalBool(m["verified"], "\(path).verified")
     _ = string(m["note"], "\(path).note")
     if let t = tolerance, t < 0 { report(.badValue, "\(path).tolerance", m["tolerance"], "a tolerance ≥ 0") }
     guard errors.count == before, let profile, let method, let setting, let metric, let value, let tolerance else {
@@ -336,14 +369,15 @@ struct ReferenceChecker {
     }
     return Diff.Reference(
       profile: profile, method: method, setting: setting, metric: metric, value: value, unit: unit,
-      tolerance: tolerance, source: source, line: node.mark?.line ?? 0)
+      tolerance: tolerance, source: source, verified: verified ?? nil, line: node.mark?.line ?? 0)
   }
 
   mutating func claim(_ node: Node, _ path: String) -> Diff.Claim? {
     let allowed = [
       "id", "text", "kind", "better", "than", "metric", "direction", "per", "along", "profiles", "setting", "note",
+      "source", "quote", "min_effect", "margin",
     ]
-    let required = ["id", "text", "better", "than", "metric", "direction"]
+    let required = ["id", "text", "better", "than", "metric", "direction", "source"]
     guard let m = mapping(node, path, allowed: allowed, required: required) else { return nil }
     let before = errors.count
     let id = string(m["id"], "\(path).id")
@@ -353,7 +387,7 @@ struct ReferenceChecker {
       if let parsed = Diff.Claim.Kind(rawValue: k) {
         kind = parsed
       } else {
-        report(.badValue, "\(path).kind", m["kind"], "better or gain-grows")
+        report(.badValue, "\(path).kind", m["kind"], "better, gain-grows or equal")
       }
     }
     let better = string(m["better"], "\(path).better")
@@ -369,19 +403,51 @@ struct ReferenceChecker {
     let profiles = strings(m["profiles"], "\(path).profiles")
     let setting = self.setting(m["setting"], "\(path).setting") ?? []
     _ = string(m["note"], "\(path).note")
+    var source: Diff.Claim.Source?
+    if let s = string(m["source"], "\(path).source") {
+      source = Diff.Claim.Source(rawValue: s)
+      if source == nil { report(.badValue, "\(path).source", m["source"], "paper or project") }
+    }
+    let quote = string(m["quote"], "\(path).quote")
+    if source == .paper && m["quote"] == nil {
+      report(
+        .missingKey, "\(path).quote", node, "the key 'quote' (the section or table the claim restates) for source paper"
+      )
+    }
+    let minEffect = number(m["min_effect"], "\(path).min_effect")
+    if let e = minEffect, e < 0 { report(.badValue, "\(path).min_effect", m["min_effect"], "a min_effect ≥ 0") }
+    if kind == .equal && m["min_effect"] != nil {
+      report(
+        .unknownKey, "\(path).min_effect", m["min_effect"], "no 'min_effect' for kind equal (its margin is 'margin')")
+    }
+    let margin = number(m["margin"], "\(path).margin")
+    if kind == .equal {
+      if m["margin"] == nil {
+        report(
+          .missingKey, "\(path).margin", node, "the key 'margin' (the equivalence margin, metric units) for kind equal")
+      } else if let g = margin, g <= 0 {
+        report(.badValue, "\(path).margin", m["margin"], "a margin > 0")
+      }
+    } else if m["margin"] != nil {
+      report(.unknownKey, "\(path).margin", m["margin"], "no 'margin' for kind \(kind.rawValue) (it needs kind: equal)")
+    }
     if kind == .gainGrows && m["along"] == nil {
       report(.missingKey, "\(path).along", node, "the key 'along' (the axis the gain grows along) for kind gain-grows")
     }
-    if kind == .better && m["along"] != nil {
-      report(.unknownKey, "\(path).along", m["along"], "no 'along' for kind better (it needs kind: gain-grows)")
+    if kind != .gainGrows && m["along"] != nil {
+      report(
+        .unknownKey, "\(path).along", m["along"], "no 'along' for kind \(kind.rawValue) (it needs kind: gain-grows)")
     }
     if let along, per.contains(along) {
       report(.badValue, "\(path).per", m["per"], "axes other than the 'along' axis \(along)")
     }
     if let better, better == than { report(.badValue, "\(path).than", m["than"], "a method other than \(better)") }
-    guard errors.count == before, let id, let text, let better, let than, let metric, let direction else { return nil }
+    guard errors.count == before, let id, let text, let better, let than, let metric, let direction, let source else {
+      return nil
+    }
     return Diff.Claim(
       id: id, text: text, kind: kind, better: better, than: than, metric: metric, direction: direction, per: per,
-      along: along, profiles: profiles, setting: setting, line: node.mark?.line ?? 0)
+      along: along, profiles: profiles, setting: setting, source: source, quote: quote, minEffect: minEffect,
+      margin: margin, line: node.mark?.line ?? 0)
   }
 }

@@ -24,10 +24,20 @@ public struct Manifest: Sendable {
   let expansions: [String: [ExpandedJob]]
   /// Slurm resources per profile.
   let slurmByProfile: [String: SlurmOptions]
+  /// The group-sequential design of each profile that declares `resolve`.
+  var designs: [String: SequentialDesign] = [:]
+  /// The seeds `replicate all --resolve` added (``ResolveSeeds``, `resolve.yaml` beside the manifest).
+  public internal(set) var addedSeeds = ResolveSeeds()
+
+  /// The group-sequential design under which `--resolve` adds seeds to `profile`'s inconclusive settings;
+  /// nil when the profile declares none (its claims are judged at a fixed number of seeds).
+  public func design(profile: String) -> SequentialDesign? { designs[profile] }
 
   /// The jobs of `profile` in manifest order: grid settings (first axis outermost) × methods × seeds.
   /// A profile name outside ``Registry/profiles`` yields no jobs.
-  public func jobs(profile: String) -> [ExpandedJob] { expansions[profile] ?? [] }
+  public func jobs(profile: String) -> [ExpandedJob] {
+    addedSeeds.extend(expansions[profile] ?? [], profile: profile)
+  }
 
   /// Slurm resources of `profile` (the base's `slurm`, overlaid by the profile's, over the defaults).
   public func slurm(profile: String) -> SlurmOptions { slurmByProfile[profile] ?? Registry.defaultSlurm }
@@ -79,7 +89,12 @@ public enum ManifestLoader {
       ])
     }
     let folder = ((file as NSString).deletingLastPathComponent as NSString).lastPathComponent
-    return try parse(yaml: text, file: file, folderName: folder.isEmpty ? nil : folder)
+    var manifest = try parse(yaml: text, file: file, folderName: folder.isEmpty ? nil : folder)
+    let seedsFile = ResolveSeeds.path(besideManifest: file)
+    if FileManager.default.fileExists(atPath: seedsFile) {
+      manifest.addedSeeds = try ResolveSeeds.load(path: seedsFile, manifest: manifest)
+    }
+    return manifest
   }
 
   /// Parses and validates manifest text; `folderName`, when given, must equal the manifest's `name`.
@@ -155,6 +170,7 @@ public enum ManifestLoader {
 
     var expansions: [String: [ExpandedJob]] = [:]
     var slurm: [String: SlurmOptions] = [:]
+    var designs: [String: SequentialDesign] = [:]
     for profile in Registry.profiles {
       let document: ManifestNode
       var variants: [Variants.Variant] = []
@@ -174,10 +190,18 @@ public enum ManifestLoader {
           variants, document: document, profile: profile, experiment: name, reader: reader)
         slurm[profile] = reader.object(document, path: "", schema: nil).map(reader.slurm) ?? Registry.defaultSlurm
       }
+      let seedCount = Set((expansions[profile] ?? []).map(\.spec.seed)).count
+      if let root = reader.object(document, path: "", schema: nil),
+        let design = reader.resolve(root, seedCount: seedCount)
+      {
+        designs[profile] = design
+      }
     }
-    return Manifest(
+    var manifest = Manifest(
       name: name, paper: paper, description: description, file: reader.file, metrics: metrics,
       overlaidProfiles: overlays.map(\.0), expansions: expansions, slurmByProfile: slurm)
+    manifest.designs = designs
+    return manifest
   }
 
   private static func readMetrics(_ top: ObjectReader, reader: ManifestReader) -> [String] {

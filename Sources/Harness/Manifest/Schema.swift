@@ -4,9 +4,10 @@ enum Schema {
   /// Keys of the document.
   static let top = [
     "name", "paper", "description", "dataset", "model", "train", "methods", "seeds", "metrics", "profiles", "slurm",
+    "resolve",
   ]
   /// Keys a profile overlay may set.
-  static let overlayable = ["dataset", "model", "train", "methods", "seeds", "slurm"]
+  static let overlayable = ["dataset", "model", "train", "methods", "seeds", "slurm", "resolve"]
 
   /// Keys of each mapping by its schema path (`method` stands for every entry of `methods`).
   static let objects: [String: [String]] = [
@@ -24,6 +25,7 @@ enum Schema {
     "method.reweight": ["name", "beta", "start_epoch"],
     "method.sampler": ["name", "start_epoch", "beta"],
     "slurm": ["cpus_per_task", "time", "mem"],
+    "resolve": ["looks", "boundary"],
   ]
 
   /// Keys whose JobSpec type is a list: a list there is one value, not a grid axis.

@@ -243,6 +243,31 @@ extension ManifestReader {
     return seeds
   }
 
+  /// The `resolve` block: the group-sequential design under which `replicate all --resolve` adds seeds to
+  /// inconclusive settings, declared before the first look. `looks` are cumulative paired seeds, the first
+  /// equal to the profile's number of seeds (the first look is the base run); `boundary` is `pocock` or
+  /// `obrien-fleming`; 5% per side over all looks.
+  func resolve(_ root: ObjectReader, seedCount: Int) -> SequentialDesign? {
+    guard let o = root.object("resolve", schema: "resolve") else { return nil }
+    let names = SequentialDesign.Boundary.allCases.map(\.rawValue)
+    let boundary = o.string("boundary", required: true, oneOf: names, what: "boundary").flatMap(
+      SequentialDesign.Boundary.init(rawValue:))
+    guard let looks = o.intList("looks", required: true, min: 2, nonEmpty: true), let boundary else { return nil }
+    let node = o.value("looks")!
+    if let problem = SequentialDesign.problem(looks: looks, alpha: 0.05) {
+      report(.invalidValue, at: node, path: join(o.path, "looks"), problem, expected: "strictly increasing seed counts")
+      return nil
+    }
+    if looks[0] != seedCount {
+      report(
+        .invalidValue, at: node, path: join(o.path, "looks"),
+        "the first look is \(looks[0]) paired seeds but the profile runs \(seedCount) seeds",
+        expected: "looks starting at the number of seeds (\(seedCount)): the first look is the base run")
+      return nil
+    }
+    return SequentialDesign(looks: looks, boundary: boundary)
+  }
+
   /// The `slurm` block: every field optional, defaults from ``Registry/defaultSlurm``.
   func slurm(_ root: ObjectReader) -> SlurmOptions {
     var options = Registry.defaultSlurm

@@ -91,14 +91,26 @@ extension Report {
       return Set(results.runs.flatMap { $0.overall.keys }).sorted()
     }
 
-    /// The methods × settings table of a metric: mean ± std over seeds, `(n=…)` when fewer seeds than
-    /// expected, failures counted in the cell, the best mean per column in bold (ties at the shown
-    /// precision all bold; only for metrics with a known direction).
+    /// The number of degenerate runs of a cell: degenerate results and diverged jobs (``Report/Degeneracy``).
+    func degenerateCount(method: String, column: Column) -> Int {
+      runs(method: method, column: column).filter { $0.degeneracy != nil }.count
+        + failures(method: method, column: column).filter(\.isDegenerate).count
+    }
+
+    /// The methods × settings table of a metric: mean ± std over the healthy runs, `(n=…)` when fewer
+    /// healthy seeds than expected, degenerate runs and errors counted in the cell (never averaged in), the
+    /// best mean per column in bold among the cells without a degenerate run (ties at the shown precision
+    /// all bold; only for metrics with a known direction).
     func table(metric: String) -> MetricTable {
       var stats: [[SeedStatistics?]] = []
+      var degenerate: [[Int]] = []
       for method in methods {
         stats.append(
-          columns.map { c in SeedStatistics(runs(method: method, column: c).compactMap { $0.overall[metric] }) })
+          columns.map { c in
+            SeedStatistics(
+              runs(method: method, column: c).filter { $0.degeneracy == nil }.compactMap { $0.overall[metric] })
+          })
+        degenerate.append(columns.map { degenerateCount(method: method, column: $0) })
       }
       let largest = stats.flatMap { $0.compactMap { $0.map { abs($0.mean) } } }.max() ?? 0
       let digits = Report.digits(forMagnitude: largest)
@@ -106,7 +118,7 @@ extension Report {
       var best: [String?] = columns.map { _ in nil }
       if let direction {
         for j in columns.indices {
-          let means = methods.indices.compactMap { stats[$0][j]?.mean }
+          let means = methods.indices.filter { degenerate[$0][j] == 0 }.compactMap { stats[$0][j]?.mean }
           let pick = direction == .lower ? means.min() : means.max()
           best[j] = pick.map { FixedDecimal.fixed($0, digits: digits) }
         }
@@ -115,20 +127,21 @@ extension Report {
       for (i, method) in methods.enumerated() {
         var cells = [method]
         for (j, c) in columns.enumerated() {
-          let failed = failures(method: method, column: c).count
-          let collapsed = runs(method: method, column: c).filter(\.collapsed).count
+          let errors = failures(method: method, column: c).filter { !$0.isDegenerate }.count
+          let bad = degenerate[i][j]
           var cell = "—"
           if let s = stats[i][j] {
             let mean = FixedDecimal.fixed(s.mean, digits: digits)
             cell = mean + " ± " + FixedDecimal.fixed(s.std, digits: digits)
-            if best[j] == mean && methods.count > 1 { cell = "**\(cell)**" }
+            if best[j] == mean && methods.count > 1 && bad == 0 { cell = "**\(cell)**" }
             var notes: [String] = []
-            if s.n < expectedSeeds { notes.append("n=\(s.n)") }
-            if failed > 0 { notes.append("\(failed) failed") }
-            if collapsed > 0 { notes.append("\(collapsed) collapsed") }
+            if s.n != expectedSeeds { notes.append("n=\(s.n)") }
+            if bad > 0 { notes.append("\(bad) degenerate") }
+            if errors > 0 { notes.append("\(errors) failed") }
             if !notes.isEmpty { cell += " (\(notes.joined(separator: ", ")))" }
-          } else if failed > 0 {
-            cell = "failed (\(failed))"
+          } else if bad > 0 || errors > 0 {
+            cell = [bad > 0 ? "\(bad) degenerate" : nil, errors > 0 ? "\(errors) failed" : nil].compactMap { $0 }
+              .joined(separator: ", ")
           }
           cells.append(cell)
         }

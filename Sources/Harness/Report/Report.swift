@@ -49,13 +49,17 @@ extension Report {
       uniqueKeysWithValues: try Diff.loadReferenceFiles(experimentsDir: experimentsDir).map { ($0.0, $0.1) })
     var files: [String: String] = [:]
     var summaries: [[String: Any]] = []
+    var allClaims: [DiffReport.ClaimResult] = []
+    let designs = Diff.designs(experimentsDir: experimentsDir)
     for experiment in experimentNames(profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir) {
       let results = ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir)
       let manifest = ManifestSummary.load(experiment: experiment, profile: profile, experimentsDir: experimentsDir)
       let layout = ExperimentLayout(results: results, manifest: manifest)
       let diff = referenceFiles[experiment].map {
-        Diff.evaluate($0, experiment: experiment, profile: profile, runs: results.runs)
+        Diff.evaluate(
+          $0, experiment: experiment, profile: profile, results: results, design: designs[experiment]?[profile])
       }
+      allClaims += diff?.claims ?? []
       var context = experimentContext(layout, profile: profile, diff: diff)
       var groups: [[String: Any]] = []
       for column in layout.columns {
@@ -68,10 +72,17 @@ extension Report {
       context["plotGroups"] = groups
       context["hasPlots"] = !groups.isEmpty
       files["\(experiment).md"] = normalizeMarkdown(templates["experiment"]!.render(context))
-      summaries.append(indexEntry(layout, diff: diff))
+      summaries.append(
+        indexEntry(
+          layout, diff: diff,
+          protocols: ProtocolSummary.describe(experiment: experiment, profile: profile, experimentsDir: experimentsDir))
+      )
     }
     let index: [String: Any] = [
       "profile": profile, "experiments": summaries, "hasExperiments": !summaries.isEmpty,
+      "totals": "**All experiments:** "
+        + DiffReport.claimCounts(allClaims.filter(\.isPaperClaim), label: "paper claims")
+        + "; " + DiffReport.claimCounts(allClaims.filter { !$0.isPaperClaim }, label: "project claims") + ".",
     ]
     files["index.md"] = normalizeMarkdown(templates["index"]!.render(index))
     return files

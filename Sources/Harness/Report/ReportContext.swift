@@ -36,11 +36,10 @@ extension Report {
     c["hasOtherMetrics"] = !others.isEmpty && !layout.columns.isEmpty
 
     let failures = failureRows(layout)
-    c["failuresHeading"] =
-      layout.results.runs.contains(where: \.collapsed) ? "Failed and collapsed runs" : "Failed runs"
+    c["failuresHeading"] = "Degenerate and failed runs"
     c["hasFailures"] = !failures.isEmpty
     c["failuresTable"] = MarkdownTable.render(
-      header: ["method", "setting", "seed", "job", "reason", "message"], rows: failures)
+      header: ["method", "setting", "seed", "job", "kind", "reason", "message"], rows: failures)
 
     let references = diff?.references ?? []
     c["hasReferences"] = !references.isEmpty
@@ -53,7 +52,7 @@ extension Report {
       }, rightAligned: [3, 4, 5, 6, 7])
     let claims = diff?.claims ?? []
     c["hasClaims"] = !claims.isEmpty
-    c["claims"] = claims.map { ["id": $0.id, "text": $0.text, "status": $0.status.rawValue, "detail": $0.detail] }
+    c["claimsSection"] = claimsSection(claims, layout: layout)
 
     c["axes"] = gridAxes(layout)
     c["hasAxes"] = !(c["axes"] as! [[String: Any]]).isEmpty
@@ -70,36 +69,116 @@ extension Report {
     return c
   }
 
-  /// One line of the index page.
-  static func indexEntry(_ layout: ExperimentLayout, diff: DiffOutcome?) -> [String: Any] {
+  /// One line of the index page: the protocol it ran on against the paper's, and its paper claims by outcome.
+  static func indexEntry(
+    _ layout: ExperimentLayout, diff: DiffOutcome?, protocols: (run: String, paper: String?)
+  ) -> [String: Any] {
     let refs = diff?.references ?? []
     let claims = diff?.claims ?? []
     func count<T>(_ xs: [T], _ p: (T) -> Bool) -> Int { xs.filter(p).count }
+    let paperClaims = claims.filter(\.isPaperClaim)
+    let verdicts = DiffReport.Outcome.allCases.compactMap { o -> String? in
+      let n = count(paperClaims) { $0.outcome == o }
+      return n > 0 ? "\(o.rawValue) \(n)" : nil
+    }
     return [
       "name": layout.results.experiment, "link": "\(layout.results.experiment).md",
       "paper": MarkdownTable.escape(layout.manifest.paper ?? ""), "done": layout.results.runs.count,
       "failed": layout.results.failures.count,
+      "protocol": MarkdownTable.escape(protocols.run),
+      "paperProtocol": MarkdownTable.escape(protocols.paper ?? "—"),
       "references":
         refs.isEmpty
         ? "—"
         : "\(count(refs) { $0.status == .pass }) / \(count(refs) { $0.status == .fail }) / \(count(refs) { $0.status == .missing })",
-      "claims":
-        claims.isEmpty
-        ? "—"
-        : "\(count(claims) { $0.status == .held }) / \(count(claims) { $0.status == .failed }) / \(count(claims) { $0.status == .missing })"
-        ,
+      "paperClaims": paperClaims.isEmpty ? "—" : verdicts.joined(separator: ", ") + " of \(paperClaims.count)",
+      "projectClaims": claims.count == paperClaims.count ? "—" : "\(claims.count - paperClaims.count)",
     ]
   }
 
-  /// Failed runs and collapsed runs (flagged, still averaged), in method, setting, seed, job order;
-  /// unreadable files last.
+  /// The claims section of a page: the rules, the dataset-seed caveat, the counts, then per claim its
+  /// outcome, provenance and a table of its settings' statistics.
+  static func claimsSection(_ claims: [DiffReport.ClaimResult], layout: ExperimentLayout) -> String {
+    var out = DiffReport.rules.split(separator: "\n").joined(separator: " ") + "\n\n"
+    let seeds = Set(layout.results.runs.compactMap { $0.spec.value(atPath: "dataset.seed")?.label }).sorted()
+    out +=
+      "These verdicts hold for one long-tailed subset, label-noise draw and test set: every job uses "
+      + (seeds.isEmpty ? "one fixed `dataset.seed`" : "`dataset.seed` = \(seeds.joined(separator: ", "))")
+      + ". Varying `dataset.seed` (the axis that draws the subset and the noise) would vary them.\n\n"
+    let unjudged = layout.results.runs.filter { $0.overall["train_predicted_classes"] == nil }.count
+    if unjudged > 0 {
+      out +=
+        "⚠ \(unjudged) of \(layout.results.runs.count) results predate the recording of training predictions: a "
+        + "collapse among them cannot be seen, only divergence (rerun them with `--force` to judge them fully).\n\n"
+    }
+    if let design = claims.first(where: { $0.settings.contains { $0.look != nil } })?.design {
+      out +=
+        "**Design:** \(design). Each setting is judged at its current look with that look's boundary (the first "
+        + "look included), so its interval is wider than 90%; `replicate all --resolve` adds the next look's seeds "
+        + "to the two methods of an inconclusive setting, up to the last look.\n\n"
+    }
+    out += "**\(DiffReport.claimCounts(claims.filter(\.isPaperClaim), label: "Paper claims"))**"
+    let project = claims.filter { !$0.isPaperClaim }
+    if !project.isEmpty { out += "; \(DiffReport.claimCounts(project, label: "project claims"))" }
+    out += ".\n"
+    for c in claims {
+      out += "\n### \(c.outcome.rawValue): `\(c.id)`\n\n\(c.text)"
+      switch c.claim.kind {
+      case .better:
+        out +=
+          " (`\(c.claim.better)` vs `\(c.claim.than)` on `\(c.claim.metric)`, \(c.claim.direction.rawValue) is better"
+      case .gainGrows:
+        out +=
+          " (gain of `\(c.claim.better)` over `\(c.claim.than)` on `\(c.claim.metric)` along `\(c.claim.along ?? "")`"
+      case .equal:
+        out +=
+          " (`\(c.claim.better)` vs `\(c.claim.than)` on `\(c.claim.metric)`, equal within ±\(Diff.fmt(c.claim.margin ?? 0))"
+      }
+      if let e = c.claim.minEffect { out += ", min_effect \(Diff.fmt(e))" }
+      out += ").\n"
+      switch c.claim.source {
+      case .paper: out += "Source: paper — \(c.claim.quote ?? "")\n"
+      case .project: out += "Source: project (a check this project added).\n"
+      }
+      let dLabel = c.claim.kind == .gainGrows ? "Δ gain" : "mean d"
+      let rows = c.settings.map { s -> [String] in
+        let i = s.interval
+        var outcome = s.outcome.rawValue
+        if s.outcome == .contradicted && !s.holmRejected { outcome += " (not after Holm)" }
+        var notes = s.notes
+        if !s.degenerate.isEmpty {
+          notes.insert("degenerate: " + s.degenerate.map(\.label).joined(separator: ", "), at: 0)
+        }
+        return [
+          s.label, outcome, i.map { String($0.n) } ?? "0",
+          i?.mean.map { FixedDecimal.signed($0, digits: 2) } ?? "—",
+          i?.low.map { lo in
+            "\(s.coverage) [\(FixedDecimal.signed(lo, digits: 2)), \(FixedDecimal.signed(i!.high!, digits: 2))]"
+          }
+            ?? "—",
+          s.meanBetter.map(Diff.fmt) ?? "—", s.meanThan.map(Diff.fmt) ?? "—", notes.joined(separator: "; "),
+        ]
+      }
+      out +=
+        "\n"
+        + MarkdownTable.render(
+          header: ["setting", "outcome", "n", dLabel, "interval", c.claim.better, c.claim.than, "notes"], rows: rows,
+          rightAligned: [2, 3, 5, 6])
+    }
+    return out
+  }
+
+  /// Degenerate runs (diverged, or collapsed training predictions: never averaged) and failed jobs (errors
+  /// to rerun), in method, setting, seed, job order; unreadable files last.
   static func failureRows(_ layout: ExperimentLayout) -> [[String]] {
     let methodRank = Dictionary(uniqueKeysWithValues: layout.methods.enumerated().map { ($1, $0) })
     let columnRank = Dictionary(uniqueKeysWithValues: layout.columns.enumerated().map { ($1.key, $0) })
-    let collapsed = layout.results.runs.filter(\.collapsed).map { run in
-      FailedRun(
-        job: run.job, method: run.method, seed: run.seed, setting: run.setting, settingLabel: run.settingLabel,
-        code: "collapsed", message: "predicts a single class; its metrics are included in the means")
+    let collapsed = layout.results.runs.compactMap { run in
+      run.degeneracy.map { d in
+        FailedRun(
+          job: run.job, method: run.method, seed: run.seed, setting: run.setting, settingLabel: run.settingLabel,
+          code: d.kind.rawValue, message: d.message + "; not averaged in")
+      }
     }
     let sorted = (layout.results.failures + collapsed).sorted { a, b in
       let ka = (methodRank[a.method] ?? Int.max, columnRank[a.settingKey] ?? Int.max, a.seed ?? Int.max)
@@ -107,8 +186,12 @@ extension Report {
       if ka != kb { return ka < kb }
       return a.job < b.job
     }
+    let degenerateCodes = Degeneracy.outcomeFailureCodes.union(collapsed.map(\.code))
     return sorted.map { f in
-      [f.method, f.settingLabel, f.seed.map(String.init) ?? "?", "`\(f.job.prefix(12))`", f.code, f.message]
+      [
+        f.method, f.settingLabel, f.seed.map(String.init) ?? "?", "`\(f.job.prefix(12))`",
+        degenerateCodes.contains(f.code) ? "degenerate" : "error (rerun)", f.code, f.message,
+      ]
     }
   }
 

@@ -38,15 +38,14 @@ extension Report {
     /// A canonical key of the setting, equal for jobs in the same table column.
     public var settingKey: String { setting.compact }
 
-    /// A collapsed model: it predicts a single class on the test set (`predicted_classes` = 1) although
-    /// there are several. Its metrics are real and enter means, but reports flag it.
-    public var collapsed: Bool {
-      overall["predicted_classes"] == 1 && (perClass["accuracy"]?.count ?? 2) > 1
-    }
+    /// Why the run is degenerate by its training predictions (``Report/Degeneracy``), nil when healthy.
+    /// A degenerate run is never averaged into a table cell and never enters a paired difference.
+    public var degeneracy: Degeneracy? { Degeneracy.judge(overall: overall, classes: classCount) }
   }
 
   /// A job that did not give usable metrics: a `*.failed.json` file, an unreadable result file, or a
-  /// result whose metrics are not finite (a collapsed run). Failures are listed and never averaged.
+  /// result whose metrics are not finite. Failures are listed and never averaged; those whose loss or
+  /// metric went non-finite are degenerate runs (``FailedRun/isDegenerate``), the others errors to rerun.
   public struct FailedRun: Sendable {
     /// The job id.
     public var job: String
@@ -62,9 +61,16 @@ extension Report {
     public var code: String
     /// What happened.
     public var message: String
+    /// The resolved spec as written in the failure file (empty object when unknown).
+    public var spec: JSON = .object([])
 
     /// A canonical key of the setting.
     public var settingKey: String { setting.compact }
+
+    /// The value at a key path of the spec, falling back to the `setting` object.
+    public func value(at keyPath: String) -> JSON? {
+      spec.value(atPath: keyPath) ?? setting[keyPath]
+    }
   }
 
   /// All result and failure files of one experiment under one profile, in file-name order.
@@ -73,7 +79,7 @@ extension Report {
     public var experiment: String
     /// Successful jobs.
     public var runs: [Run]
-    /// Failed, unreadable or collapsed jobs.
+    /// Failed or unreadable jobs, and results with a non-finite metric.
     public var failures: [FailedRun]
 
     /// Reads `<resultsDir>/<profile>/<experiment>/*.json`; a missing folder gives no runs.
@@ -146,7 +152,7 @@ extension Report {
       return FailedRun(
         job: json["job"]?.stringValue ?? stem, method: methodID(spec), seed: spec["seed"]?.doubleValue.map { Int($0) },
         setting: setting, settingLabel: label, code: reason?["code"]?.stringValue ?? "failed",
-        message: reason?["message"]?.stringValue ?? "")
+        message: reason?["message"]?.stringValue ?? "", spec: spec)
     }
 
     static func vectors(_ json: JSON?) -> [String: [Double]] {

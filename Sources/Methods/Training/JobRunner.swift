@@ -37,7 +37,8 @@ public enum JobRunner {
     let train = try SubsetSource(BatchFiller(set: data.train, normalization: normalization, augmentation: augmentation))
     let test = try SubsetSource(BatchFiller(set: data.test, normalization: normalization))
     let validation =
-      data.validation.count > 0 ? try SubsetSource(BatchFiller(set: data.validation, normalization: normalization)) : nil
+      data.validation.count > 0
+      ? try SubsetSource(BatchFiller(set: data.validation, normalization: normalization)) : nil
     let trainCounts = data.trainCounts
     guard trainCounts.allSatisfy({ $0 > 0 }) else {
       throw JobFailure(.badSpec, "a class has no training example (counts \(trainCounts)); raise dataset.max_train")
@@ -118,6 +119,11 @@ public enum JobRunner {
       ],
       curves: trainer.curves, data: facts)
     try hooks.finish(trainer, output: &output)
+    // Degeneracy is judged on training quantities (DESIGN.md, Verdicts); measured last, after every hook
+    // has read the model, so the metrics above are those of the same model and unchanged by this pass.
+    let trainPredictions = trainer.trainingPredictions()
+    output.overall["train_predicted_classes"] = Double(trainPredictions.predictedClasses)
+    output.overall["train_balanced_error"] = trainPredictions.balancedError
     return output
   }
 

@@ -274,6 +274,56 @@ public final class Trainer {
   }
 }
 
+extension Trainer {
+  /// The final model's predictions on its own training set, the quantities degeneracy is judged on
+  /// (DESIGN.md, Verdicts: never the test set, so the rule does not select on the outcome it judges).
+  public struct TrainingPredictions: Sendable, Equatable {
+    /// How many distinct classes the model predicts on the training set.
+    public var predictedClasses: Int
+    /// The balanced error in percent against the labels the loss saw (noisy where noise was injected):
+    /// 100 − the mean over classes with examples of the per-class accuracy.
+    public var balancedError: Double
+  }
+
+  /// ``TrainingPredictions`` of the current model: one pass over the training source in evaluation mode,
+  /// without augmentation, arg-max ties to the lower index. Draws no random numbers and changes no state
+  /// but the model's output buffers.
+  public func trainingPredictions() -> TrainingPredictions {
+    let c = model.classes
+    var predicted = [Int](repeating: 0, count: c)
+    var correct = [Int](repeating: 0, count: c)
+    var present = [Int](repeating: 0, count: c)
+    var none: RandomStream? = nil
+    let evalBatch = Swift.max(batchSize, 256)
+    let all = Array(0..<train.count)
+    var start = 0
+    while start < train.count {
+      let end = Swift.min(start + evalBatch, train.count)
+      train.fill(all[start..<end], into: batchInputs, labels: &batchLabels, augment: &none)
+      let logits = model.forward(batchInputs, training: false)
+      for r in 0..<(end - start) {
+        let row = logits.pointer + r * c
+        var best = 0
+        for j in 1..<Swift.max(c, 1) where row[j] > row[best] { best = j }
+        let label = batchLabels[r]
+        predicted[best] += 1
+        present[label] += 1
+        if best == label { correct[label] += 1 }
+      }
+      start = end
+    }
+    var accuracySum = 0.0
+    var classesWithExamples = 0
+    for k in 0..<c where present[k] > 0 {
+      accuracySum += 100 * Double(correct[k]) / Double(present[k])
+      classesWithExamples += 1
+    }
+    return TrainingPredictions(
+      predictedClasses: predicted.filter { $0 > 0 }.count,
+      balancedError: 100 - accuracySum / Double(Swift.max(classesWithExamples, 1)))
+  }
+}
+
 /// The number of rows of `logits` whose arg-max (ties to the lower index) is not the label; no allocation.
 func misclassified(_ logits: Tensor, _ labels: [Int]) -> Int {
   let c = logits.rowSize
