@@ -2,7 +2,7 @@ import Foundation
 
 extension Diff {
   /// Claims that are the same test twice: two claims of one experiment, of the same kind, whose paired
-  /// evidence is the same numbers in every result of some profile — the same pairs (setting and seed) with
+  /// evidence is the same numbers (to nine significant digits) in every result of some profile — the same pairs (setting and seed) with
   /// identical values for both methods. This catches a claim restated on a metric that equals another on
   /// this data (top-1 and balanced error on a balanced test set) and two rows that are the same loss under
   /// two names. `replicate validate` reports each as a `duplicate` error (exit 2) naming both claims.
@@ -36,7 +36,8 @@ extension Diff {
     return errors
   }
 
-  /// The sorted (pair key, A value, B value) triples a claim compares, as text; nil when it has no pairs.
+  /// The sorted (pair key, A value, B value) triples a claim compares, values to nine significant digits, as
+  /// text; nil when it has no pairs.
   static func evidenceSignature(_ claim: Claim, results: Report.ExperimentResults) -> String? {
     let obs = Observation.of(claim, results: results)
     var a: [String: Double] = [:]
@@ -47,6 +48,8 @@ extension Diff {
     }
     let keys = Set(a.keys).intersection(b.keys).sorted()
     guard !keys.isEmpty else { return nil }
-    return keys.map { "\($0)=\(a[$0]!.bitPattern),\(b[$0]!.bitPattern)" }.joined(separator: ";")
+    // Nine significant digits: top-1 and balanced error on a balanced test set differ by ~1e-14 in rounding.
+    func text(_ x: Double) -> String { String(format: "%.9g", x) }
+    return keys.map { "\($0)=\(text(a[$0]!)),\(text(b[$0]!))" }.joined(separator: ";")
   }
 }
