@@ -12,8 +12,12 @@ extension Report {
     ) {
       let path = (experimentsDir as NSString).appendingPathComponent("\(experiment)/manifest.yaml")
       guard let manifest = try? ManifestLoader.load(file: path) else { return ("—", nil) }
-      let run = describe(manifest.jobs(profile: profile).map(\.spec))
-      let paper = profile == "paper" ? nil : describe(manifest.jobs(profile: "paper").map(\.spec))
+      // The manifest's own jobs: seeds `--resolve` added to some settings are noted, not counted.
+      var run = describe((manifest.expansions[profile] ?? []).map(\.spec))
+      if manifest.addedSeeds.entries.contains(where: { $0.profile == profile }) {
+        run += " (more where `--resolve` added seeds)"
+      }
+      let paper = profile == "paper" ? nil : describe((manifest.expansions["paper"] ?? []).map(\.spec))
       return (run.isEmpty ? "—" : "\(profile): \(run)", paper.flatMap { $0.isEmpty ? nil : "paper: \($0)" })
     }
 
