@@ -30,8 +30,7 @@ extension Diff {
             setting: run.setting, lookup: run.value(at:)))
       }
       for f in results.failures where methods.contains(f.method) && f.isDegenerate {
-        guard let seed = f.seed, claim.setting.allSatisfy({ k, v in f.value(at: k).map { sameValue($0, v) } ?? false })
-        else { continue }
+        guard let seed = f.seed, matches(f.value(at:), claim.setting) else { continue }
         out.append(
           Observation(
             method: f.method, seed: seed, job: f.job, value: nil, degeneracy: f.degeneracy, setting: f.setting,

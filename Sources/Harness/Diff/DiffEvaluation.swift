@@ -22,12 +22,25 @@ extension Diff {
   /// The group-sequential designs the manifests declare (`resolve:`), by experiment and profile. A
   /// manifest that does not load declares none here (`validate` reports it).
   public static func designs(experimentsDir: String) -> [String: [String: SequentialDesign]] {
-    var out: [String: [String: SequentialDesign]] = [:]
+    designs(loadableManifests(experimentsDir: experimentsDir))
+  }
+
+  /// The manifests under `experimentsDir` that load, by name (the strict loader's errors belong to `validate`).
+  static func loadableManifests(experimentsDir: String) -> [String: Manifest] {
+    var out: [String: Manifest] = [:]
     for file in ManifestLoader.manifestFiles(in: experimentsDir) {
-      guard let m = try? ManifestLoader.load(file: file) else { continue }
+      if let m = try? ManifestLoader.load(file: file) { out[m.name] = m }
+    }
+    return out
+  }
+
+  /// ``designs(experimentsDir:)`` of manifests already loaded.
+  static func designs(_ manifests: [String: Manifest]) -> [String: [String: SequentialDesign]] {
+    var out: [String: [String: SequentialDesign]] = [:]
+    for (name, m) in manifests {
       let designs = Dictionary(
         uniqueKeysWithValues: Registry.profiles.compactMap { p in m.design(profile: p).map { (p, $0) } })
-      if !designs.isEmpty { out[m.name] = designs }
+      if !designs.isEmpty { out[name] = designs }
     }
     return out
   }
@@ -88,7 +101,12 @@ extension Diff {
   /// Whether every key path of `setting` has the given value in the run's spec (numbers compare
   /// numerically, so `100` matches `100.0`).
   public static func matches(_ run: Report.Run, _ setting: [(key: String, value: JSON)]) -> Bool {
-    setting.allSatisfy { path, want in run.value(at: path).map { sameValue($0, want) } ?? false }
+    matches(run.value(at:), setting)
+  }
+
+  /// Whether every key path of `setting` has the given value under `lookup` (a run's or a failed job's).
+  static func matches(_ lookup: (String) -> JSON?, _ setting: [(key: String, value: JSON)]) -> Bool {
+    setting.allSatisfy { path, want in lookup(path).map { sameValue($0, want) } ?? false }
   }
 
   /// Whether two setting values are the same: numbers compare as `Double`s (`100` equals `100.0`; NaN

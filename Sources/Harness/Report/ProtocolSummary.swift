@@ -11,7 +11,12 @@ extension Report {
       run: String, paper: String?
     ) {
       let path = (experimentsDir as NSString).appendingPathComponent("\(experiment)/manifest.yaml")
-      guard let manifest = try? ManifestLoader.load(file: path) else { return ("—", nil) }
+      return describe(manifest: try? ManifestLoader.load(file: path), profile: profile)
+    }
+
+    /// ``describe(experiment:profile:experimentsDir:)`` of a manifest already loaded (nil: it does not load).
+    static func describe(manifest: Manifest?, profile: String) -> (run: String, paper: String?) {
+      guard let manifest else { return ("—", nil) }
       // The manifest's own jobs: seeds `--resolve` added to some settings are noted, not counted.
       var run = describe((manifest.expansions[profile] ?? []).map(\.spec))
       if manifest.addedSeeds.entries.contains(where: { $0.profile == profile }) {

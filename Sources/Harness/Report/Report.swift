@@ -50,7 +50,8 @@ extension Report {
     var files: [String: String] = [:]
     var summaries: [[String: Any]] = []
     var allClaims: [DiffReport.ClaimResult] = []
-    let designs = Diff.designs(experimentsDir: experimentsDir)
+    let manifests = Diff.loadableManifests(experimentsDir: experimentsDir)
+    let designs = Diff.designs(manifests)
     for experiment in experimentNames(profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir) {
       let results = ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir)
       let manifest = ManifestSummary.load(experiment: experiment, profile: profile, experimentsDir: experimentsDir)
@@ -75,7 +76,7 @@ extension Report {
       summaries.append(
         indexEntry(
           layout, diff: diff,
-          protocols: ProtocolSummary.describe(experiment: experiment, profile: profile, experimentsDir: experimentsDir))
+          protocols: ProtocolSummary.describe(manifest: manifests[experiment], profile: profile))
       )
     }
     let index: [String: Any] = [
