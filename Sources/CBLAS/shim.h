@@ -10,3 +10,12 @@ static inline void replicate_cpu_relax(void) {
   __asm__ __volatile__("yield");
 #endif
 }
+// Whether the CPU runs OpenBLAS's Haswell kernels (AVX2 and FMA; x86-64 only).
+static inline int replicate_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}

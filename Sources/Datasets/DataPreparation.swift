@@ -90,6 +90,11 @@ public struct PreparedData: Sendable {
 /// noise on the resulting training set; `maxTest` caps the test set. Counter-based draws use keys split
 /// from `RandomKey(seed: seed).split("dataset")`: `validation`, `max-train`, `max-test`, `label-noise`.
 public enum DataPreparation {
+  /// The version of the data pipeline (readers, long-tailed subsampling, label noise, splits, augmentation,
+  /// normalisation): part of every job id. Bump it whenever a change can move which examples a job sees
+  /// or their values.
+  public static let version = 1
+
   /// The key every counter-based dataset draw derives from.
   public static func key(seed: Int) -> RandomKey {
     RandomKey(seed: UInt64(bitPattern: Int64(seed))).split("dataset")

@@ -18,29 +18,34 @@ public enum BLAS {
     Parallel.threads = Swift.max(1, n)
   }
 
-  /// Makes the process load OpenBLAS single-threaded (`OPENBLAS_NUM_THREADS=1`, re-executing itself
-  /// once if needed) and sets ``Parallel/threads`` to `threads`.
+  /// Makes the process load OpenBLAS single-threaded (`OPENBLAS_NUM_THREADS=1`) with the pinned kernel
+  /// (``BLASKernel/prepareEnvironment(native:)``), re-executing itself once if either needs the
+  /// environment changed, and sets ``Parallel/threads`` to `threads`.
   ///
-  /// OpenBLAS starts its thread pool when the library loads, from the environment; lowering the count
-  /// later with `openblas_set_num_threads` leaves the extra threads spinning (`sched_yield`), which on a
-  /// 2-core machine made elementwise loops up to 15× slower in measurements. And with a batch of 128 the
-  /// per-layer GEMMs are too small for OpenBLAS's threading to pay, while the elementwise passes stay
-  /// single-threaded. So the engine parallelises itself over the batch (``Parallel``), each worker making
-  /// single-threaded BLAS calls, and OpenBLAS always runs with one thread. The CLI calls this first thing:
-  /// workers with 1, `bench --threads T` with T. Returns normally when the environment already says 1
-  /// (or when re-executing is impossible, after setting the count through the API).
-  public static func ensureProcessThreads(_ threads: Int) {
+  /// OpenBLAS starts its thread pool and picks its kernel when the library loads, from the environment;
+  /// lowering the count later with `openblas_set_num_threads` leaves the extra threads spinning
+  /// (`sched_yield`), which on a 2-core machine made elementwise loops up to 15× slower in measurements. And
+  /// with a batch of 128 the per-layer GEMMs are too small for OpenBLAS's threading to pay, while the
+  /// elementwise passes stay single-threaded. So the engine parallelises itself over the batch
+  /// (``Parallel``), each worker making single-threaded BLAS calls, and OpenBLAS always runs with one
+  /// thread. The CLI calls this first thing: workers with 1, `bench --threads T` with T. Returns normally
+  /// when the environment already fits (or when re-executing is impossible, after setting the count
+  /// through the API; the kernel is then OpenBLAS's own choice, and results record it).
+  public static func ensureProcessSetup(threads: Int, nativeKernel: Bool) {
     #if os(Linux)
+      var changed = BLASKernel.prepareEnvironment(native: nativeKernel)
       if let current = getenv("OPENBLAS_NUM_THREADS"), String(cString: current) == "1" {
-        setThreads(threads)
-        return
+      } else {
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
+        changed = true
       }
-      setenv("OPENBLAS_NUM_THREADS", "1", 1)
-      let args = CommandLine.arguments
-      var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
-      cArgs.append(nil)
-      execv("/proc/self/exe", &cArgs)
-    // execv returned: fall through with the API.
+      if changed {
+        let args = CommandLine.arguments
+        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+        cArgs.append(nil)
+        execv("/proc/self/exe", &cArgs)
+      }
+    // execv returned, or nothing to change: go on with the API.
     #endif
     setThreads(threads)
   }

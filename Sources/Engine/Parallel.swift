@@ -5,7 +5,7 @@ import Synchronization
 /// parked helper threads; `DispatchQueue.concurrentPerform` when the pool is busy) with a process-wide
 /// thread count.
 ///
-/// OpenBLAS always runs single-threaded inside this process (see ``BLAS/ensureProcessThreads(_:)``);
+/// OpenBLAS always runs single-threaded inside this process (see ``BLAS/ensureProcessSetup(threads:nativeKernel:)``);
 /// layers split their work — GEMM rows, image chunks, elementwise ranges — over ``threads`` workers,
 /// each making single-threaded BLAS calls.
 ///

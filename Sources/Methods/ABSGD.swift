@@ -97,7 +97,7 @@ public struct ABSGDWeights: Sendable, Hashable {
 public final class ABSGDStages: TrainingHooks {
   /// The registry entry: `absgd-stages` with the official defaults (`train.py`).
   public static let definition = ComponentDefinition(
-    name: "absgd-stages",
+    name: "absgd-stages", version: 1,
     parameters: [
       "start_epoch": .number(160), "init_lambda": .number(200), "train": .text("all"), "head": .text("keep"),
     ],

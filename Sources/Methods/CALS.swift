@@ -195,7 +195,7 @@ public final class CALSTraining: TrainingHooks {
   /// `normalize` 1, `lambda_min` 1e-6, `lambda_max` 1e6, `rho_min` 1, `rho_max` 10, `rho_step` 10,
   /// `gamma` 1.2, `tao` 0.9 (`configs/lag/aug_lagrangian_class.yaml`).
   public static let definition = ComponentDefinition(
-    name: "cals",
+    name: "cals", version: 1,
     parameters: [
       "margin": .number(10), "penalty": .text("phr"), "normalize": .number(1), "lambda_min": .number(1e-6),
       "lambda_max": .number(1e6), "rho_min": .number(1), "rho_max": .number(10), "rho_step": .number(10),

@@ -191,7 +191,7 @@ public final class CDBWeighting: TrainingHooks {
   /// (`cifar` | `imagenet`), `reduction` (`batch-mean`: Σ w ℓ / N, CIFAR/EGTEA; `weighted-mean`: Σ w ℓ / Σ w,
   /// ImageNet-LT) and `validate_every` (1).
   public static let definition = ComponentDefinition(
-    name: "cdb-w",
+    name: "cdb-w", version: 1,
     parameters: ClassDifficultyTracker.parameters.merging(["reduction": .text("batch-mean")]) { $1 },
     choices: ClassDifficultyTracker.choices.merging(["reduction": LossReduction.allCases.map(\.rawValue)]) { $1 },
     numberAllowed: ["tau"]
@@ -238,7 +238,7 @@ public final class CDBWeighting: TrainingHooks {
 public final class CDBSampling: TrainingHooks {
   /// The registry entry: `cdb-s` with `tau`, `dynamic_tau`, `validate_every` as ``CDBWeighting``.
   public static let definition = ComponentDefinition(
-    name: "cdb-s", parameters: ClassDifficultyTracker.parameters, choices: ClassDifficultyTracker.choices,
+    name: "cdb-s", version: 1, parameters: ClassDifficultyTracker.parameters, choices: ClassDifficultyTracker.choices,
     numberAllowed: ["tau"]
   ) { spec, context in
     CDBSampling(tracker: try ClassDifficultyTracker.make(spec, context), labels: context.data.train.labels)

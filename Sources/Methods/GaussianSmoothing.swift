@@ -122,7 +122,7 @@ extension RandomStream {
 public final class GaussianNoiseTraining: TrainingHooks {
   /// The registry entry: `gaussian-noise`, σ = 0.25, one copy.
   public static let definition = ComponentDefinition(
-    name: "gaussian-noise", parameters: ["sigma": .number(0.25), "copies": .number(1)]
+    name: "gaussian-noise", version: 1, parameters: ["sigma": .number(0.25), "copies": .number(1)]
   ) { spec, context in
     GaussianNoiseTraining(
       noise: PixelNoise(sigma: try spec.number("sigma", { $0 >= 0 }), normalization: context.normalization),
@@ -184,7 +184,7 @@ public final class GaussianNoiseTraining: TrainingHooks {
 public final class SmoothedCertification: TrainingHooks {
   /// The registry entry: `certify` with the official defaults (n = 100,000: set a smaller n on a CPU).
   public static let definition = ComponentDefinition(
-    name: "certify",
+    name: "certify", version: 1,
     parameters: [
       "sigma": .number(0.25), "n0": .number(100), "n": .number(100_000), "alpha": .number(0.001),
       "max_examples": .number(0), "batch": .number(1000), "radius_step": .number(0.25), "radius_max": .number(2),

@@ -42,7 +42,7 @@ public final class LearningToReweight: TrainingHooks {
   /// The registry entry: `l2rw` with `clean_batch` (100, as the CIFAR code) and `val_weight_decay`
   /// (`official`: add wd·W to the clean gradient as the CIFAR code; `none`).
   public static let definition = ComponentDefinition(
-    name: "l2rw", parameters: ["clean_batch": .number(100), "val_weight_decay": .text("official")],
+    name: "l2rw", version: 1, parameters: ["clean_batch": .number(100), "val_weight_decay": .text("official")],
     choices: ["val_weight_decay": ["official", "none"]]
   ) { spec, context in
     let validation = try context.requireValidation(for: "l2rw")

@@ -187,7 +187,7 @@ public final class LADCStage: TrainingHooks {
 
   /// The registry entry `ladc`.
   public static let definition = ComponentDefinition(
-    name: "ladc",
+    name: "ladc", version: 1,
     parameters: [
       "source": .text("calibrated"), "k": .number(2), "head_share": .number(0.4), "strength": .number(100),
       "beta": .number(0.5), "ridge": .number(1e-3), "epochs": .number(10), "lr": .number(0.2),

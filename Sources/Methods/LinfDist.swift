@@ -184,7 +184,7 @@ public final class LinfDistObjective: ClassificationLoss {
 public final class LinfDistTraining: TrainingHooks {
   /// The registry entry: `linf-dist` with the MNIST ε = 0.1 command's values.
   public static let definition = ComponentDefinition(
-    name: "linf-dist",
+    name: "linf-dist", version: 1,
     parameters: [
       "objective": .text("mixture"), "eps_train": .number(0.3), "eps_test": .number(0.1), "p_start": .number(8),
       "p_end": .number(1000), "p_start_epoch": .number(0), "p_end_epoch": .number(400), "lam0": .number(0.05),

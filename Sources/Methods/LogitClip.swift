@@ -14,7 +14,7 @@
 /// 10 epochs"; hongxin001/LogitClip `train.py` (per-epoch test accuracy written to CSV).
 public final class EpochSummary: TrainingHooks {
   /// The registry entry: `epoch-summary`, `last` 10 (the paper's rule for 200 epochs).
-  public static let definition = ComponentDefinition(name: "epoch-summary", parameters: ["last": .number(10)]) {
+  public static let definition = ComponentDefinition(name: "epoch-summary", version: 1, parameters: ["last": .number(10)]) {
     spec, _ in
     EpochSummary(last: try spec.integer("last", min: 1))
   }

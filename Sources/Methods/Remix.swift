@@ -19,7 +19,7 @@ import Engine
 public final class RemixStep: TrainingHooks {
   /// The registry entry `remix`: `alpha` 1, `kappa` 3, `tau` 0.5, `stop_epoch` never.
   public static let definition = ComponentDefinition(
-    name: "remix",
+    name: "remix", version: 1,
     parameters: ["alpha": .number(1), "kappa": .number(3), "tau": .number(0.5), "stop_epoch": .text("never")],
     choices: ["stop_epoch": ["never"]], numberAllowed: ["stop_epoch"]
   ) { spec, context in

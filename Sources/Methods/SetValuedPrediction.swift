@@ -20,7 +20,7 @@ import Foundation
 public final class SetValuedPrediction: TrainingHooks {
   /// The registry entry: `set-valued`, rule `average-k`, k = 1…5.
   public static let definition = ComponentDefinition(
-    name: "set-valued", parameters: ["rule": .text("average-k"), "k_max": .number(5)],
+    name: "set-valued", version: 1, parameters: ["rule": .text("average-k"), "k_max": .number(5)],
     choices: ["rule": ["average-k", "top-k"]]
   ) { spec, context in
     let rule = try spec.text("rule")
@@ -117,7 +117,7 @@ public final class SetValuedPrediction: TrainingHooks {
 public final class AmbiguityOracle: TrainingHooks {
   /// The registry entry: `ambiguity-oracle`, C = 10, m = 5, k = 5, 20,000 samples.
   public static let definition = ComponentDefinition(
-    name: "ambiguity-oracle",
+    name: "ambiguity-oracle", version: 1,
     parameters: ["classes": .number(10), "mean_group_size": .number(5), "k": .number(5), "samples": .number(20_000)]
   ) { spec, context in
     let hook = AmbiguityOracle(

@@ -33,7 +33,7 @@ import NN
 public final class SmoothMixTraining: TrainingHooks {
   /// The registry entry: `smoothmix` with the argparse defaults of `code/train.py`.
   public static let definition = ComponentDefinition(
-    name: "smoothmix",
+    name: "smoothmix", version: 1,
     parameters: [
       "sigma": .number(0.25), "copies": .number(1), "steps": .number(8), "step_size": .number(1.0),
       "eta": .number(1.0), "mix_step": .number(0), "warmup": .number(10),

@@ -41,7 +41,7 @@ public final class Susceptibility: TrainingHooks {
   /// The registry entry `susceptibility`: `source` (`train`, official; `heldout`), `size` (0: the
   /// whole source), `batch_size` 128, `average` (`running`; `notebook`), `track_train` 1.
   public static let definition = ComponentDefinition(
-    name: "susceptibility",
+    name: "susceptibility", version: 1,
     parameters: [
       "source": .text("train"), "size": .number(0), "batch_size": .number(128), "average": .text("running"),
       "track_train": .number(1),

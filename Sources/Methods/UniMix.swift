@@ -113,7 +113,7 @@ public final class UniMixStep: TrainingHooks {
   /// The registry entry `unimix`: `alpha` 0.8, `tau` auto (the released configs: −0.5 for CIFAR-10,
   /// −0.1 for CIFAR-100; here −0.5 up to 10 classes, −0.1 above), `stop_epoch` never.
   public static let definition = ComponentDefinition(
-    name: "unimix", parameters: ["alpha": .number(0.8), "tau": .text("auto"), "stop_epoch": .text("never")],
+    name: "unimix", version: 1, parameters: ["alpha": .number(0.8), "tau": .text("auto"), "stop_epoch": .text("never")],
     choices: ["tau": ["auto"], "stop_epoch": ["never"]], numberAllowed: ["tau", "stop_epoch"]
   ) { spec, context in
     let tau =

@@ -58,6 +58,11 @@ public enum ModelZoo {
   /// The names a manifest may use.
   public static let names = ["mlp", "cnn-small", "resnet32", "linf-dist"]
 
+  /// The version of each model family's definition (layers, shapes, initialisation, heads): part of the id
+  /// of every job that uses the family. Bump it whenever a change can move a result; kernel changes bump
+  /// ``kernelVersion(model:)`` instead.
+  public static let versions: [String: Int] = ["mlp": 1, "cnn-small": 1, "resnet32": 1, "linf-dist": 1]
+
   /// The version of the kernels a model family uses beyond the engine's shared ones (GEMM, elementwise,
   /// softmax: ``BLAS/numericVersion``), or nil when it uses only those. It joins the engine's version in
   /// every job id (`engine-1/lp-dist-2`), so a kernel change that moves one family's bits re-runs that

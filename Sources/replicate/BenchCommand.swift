@@ -20,6 +20,8 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Engine threads (batch-parallel layers; OpenBLAS itself always runs single-threaded).")
   var threads = 1
 
+  @OptionGroup var kernel: KernelOption
+
   @Option(help: "mlp, cnn, resnet32, certify, all, mlp-absgd, cnn-absgd, or gemm.")
   var workload = "all"
 

@@ -80,6 +80,7 @@ struct Verify: AsyncParsableCommand {
 
   @OptionGroup var profile: ProfileOption
   @OptionGroup var workspace: WorkspaceOptions
+  @OptionGroup var kernel: KernelOption
 
   func validate() throws {
     if sample < 1 { throw ValidationError("--sample must be at least 1 (got \(sample))") }

@@ -49,3 +49,21 @@ struct JobsOption: ParsableArguments {
 }
 
 extension Commands.Emit: ExpressibleByArgument {}
+
+/// `--blas-kernel pinned|native`: acted on at start-up, before OpenBLAS loads (``Bench/ensureProcessSetup(arguments:)``);
+/// declared here so that the parser accepts and documents it.
+struct KernelOption: ParsableArguments {
+  @Option(
+    name: .customLong("blas-kernel"),
+    help: """
+      OpenBLAS kernel: pinned (Haswell, the committed results' kernel, when OPENBLAS_CORETYPE is unset) or native \
+      (OpenBLAS's own choice: faster on some CPUs, not bitwise comparable). An explicit OPENBLAS_CORETYPE always wins.
+      """)
+  var blasKernel = "pinned"
+
+  func validate() throws {
+    guard ["pinned", "native"].contains(blasKernel) else {
+      throw ValidationError("unknown --blas-kernel '\(blasKernel)' (expected pinned or native)")
+    }
+  }
+}

@@ -9,6 +9,7 @@ struct RunOptionsGroup: ParsableArguments {
   @OptionGroup var profile: ProfileOption
   @OptionGroup var jobs: JobsOption
   @OptionGroup var workspace: WorkspaceOptions
+  @OptionGroup var kernel: KernelOption
 
   @Flag(help: "Rerun jobs that already have a result (the new result replaces it).")
   var force = false
@@ -87,13 +88,12 @@ struct RunJob: ParsableCommand {
 
   @OptionGroup var profile: ProfileOption
   @OptionGroup var workspace: WorkspaceOptions
+  @OptionGroup var kernel: KernelOption
 
   @Flag(help: "Rerun even if a result exists.")
   var force = false
 
   func run() throws {
-    // One OpenBLAS thread, set before the library starts its pool (re-executes once if needed).
-    BLAS.ensureProcessThreads(1)
     let output = try Commands.runJob(
       workspace.workspace, id: jobID, profile: profile.profile, force: force, log: { Console.out($0 + "\n") })
     Console.out(output.text)

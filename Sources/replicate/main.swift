@@ -30,7 +30,8 @@ enum Entry {
   }
 }
 
-// OpenBLAS sizes its thread pool when it loads: run with one thread (workers, and everything but
-// `bench --threads T`), re-executing once with OPENBLAS_NUM_THREADS set if needed.
-Bench.ensureProcessThreads(arguments: CommandLine.arguments)
+// OpenBLAS sizes its thread pool and picks its kernel when it loads: run with one thread (workers, and
+// everything but `bench --threads T`) and the pinned kernel (unless OPENBLAS_CORETYPE is set or
+// `--blas-kernel native` is given), re-executing once with the environment set if needed.
+Bench.ensureProcessSetup(arguments: CommandLine.arguments)
 await Entry.main()

@@ -30,12 +30,12 @@ struct StoreTests {
     let keys = (try JSON(parsing: Data(text.utf8)).objectValue ?? []).map(\.key)
     #expect(
       Set(keys) == [
-        "job", "experiment", "profile", "spec", "setting", "setting_label", "metrics", "curves", "environment",
-        "timing",
+        "job", "experiment", "profile", "spec", "setting", "setting_label", "metrics", "curves", "identity",
+        "provenance", "environment", "timing",
       ])
     let order = [
       "\"job\"", "\"experiment\"", "\"profile\"", "\"spec\"", "\"setting\"", "\"setting_label\"", "\"metrics\"",
-      "\"curves\"", "\"environment\"", "\"timing\"",
+      "\"curves\"", "\"identity\"", "\"provenance\"", "\"environment\"", "\"timing\"",
     ]
     .map { text.range(of: "\n  \($0):")?.lowerBound }
     let found = order.compactMap { $0 }
@@ -47,6 +47,11 @@ struct StoreTests {
     #expect(record.settingLabel == "ρ=100")
     #expect(try record.json["spec"]?.decode(JobSpec.self) == job.spec)
     #expect(record.json["timing"]?["started"]?.stringValue == "1970-01-01T00:00:00Z")
+    // What the id hashes besides the spec, and which code and command produced the file.
+    #expect(record.json["identity"] == job.identity)
+    #expect(record.json["identity"]?["versions"]?["loss/\(job.spec.method.loss.name)"]?.intValue == 1)
+    #expect(record.json["provenance"]?["commit"]?.stringValue?.isEmpty == false)
+    #expect(record.json["provenance"]?["command"]?.stringValue?.hasPrefix("replicate") == true)
   }
 
   @Test("a valid result is never overwritten without force; with force it is replaced")

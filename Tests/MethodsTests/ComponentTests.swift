@@ -24,7 +24,7 @@ final class CountingStep: TrainingHooks {
 struct ComponentTests {
   /// A definition with a number, a word-or-number and a word parameter.
   let definition = ComponentDefinition(
-    name: "demo", parameters: ["lr": .number(0.1), "tau": .text("dynamic"), "mode": .text("cifar")],
+    name: "demo", version: 1, parameters: ["lr": .number(0.1), "tau": .text("dynamic"), "mode": .text("cifar")],
     choices: ["tau": ["dynamic"], "mode": ["cifar", "imagenet"]], numberAllowed: ["tau"]
   ) { _, _ in NoHooks() }
 

@@ -27,11 +27,12 @@ public enum Bench {
     return 1
   }
 
-  /// Runs the process with the engine threads its command line asks for (see
-  /// `BLAS.ensureProcessThreads`: OpenBLAS single-threaded, re-executing once with
-  /// `OPENBLAS_NUM_THREADS=1` if needed; the engine's own parallel regions use T workers).
-  public static func ensureProcessThreads(arguments: [String]) {
-    BLAS.ensureProcessThreads(requestedThreads(arguments))
+  /// Runs the process with the engine threads and the BLAS kernel its command line asks for (see
+  /// `BLAS.ensureProcessSetup`: OpenBLAS single-threaded with the pinned kernel unless the environment
+  /// names one or `--blas-kernel native` is given, re-executing once if needed; the engine's own
+  /// parallel regions use T workers).
+  public static func ensureProcessSetup(arguments: [String]) {
+    BLAS.ensureProcessSetup(threads: requestedThreads(arguments), nativeKernel: BLASKernel.nativeRequested(arguments))
   }
 
   /// One workload's figures.

@@ -18,6 +18,8 @@ public struct PlannedJob: Hashable, Sendable {
   public var spec: JobSpec
   /// Its grid setting.
   public var setting: Setting
+  /// What the id hashes besides the spec: `data`, `engine`, `versions` (``JobIdentity/identityRecord(for:)``).
+  public var identity: JSON
 
   /// The method's id.
   public var methodId: String { spec.method.id }
@@ -27,8 +29,11 @@ public struct PlannedJob: Hashable, Sendable {
   public var settingLabel: String { setting.label }
 
   /// Creates a planned job.
-  public init(id: String, experiment: String, profile: String, spec: JobSpec, setting: Setting) {
+  public init(
+    id: String, experiment: String, profile: String, spec: JobSpec, setting: Setting, identity: JSON = .object([])
+  ) {
     self.id = id
+    self.identity = identity
     self.experiment = experiment
     self.profile = profile
     self.spec = spec
@@ -37,12 +42,16 @@ public struct PlannedJob: Hashable, Sendable {
 }
 
 /// Job identity: id = lowercase hex SHA-256 of the canonical JSON of
-/// `{"data": <dataset fingerprint>, "engine": <engine version>, "spec": <JobSpec JSON>}`, the engine version
-/// being ``BLAS/numericVersion``, followed by `/` and the model family's kernel version when it has one
-/// (``ModelZoo/kernelVersion(model:)``: `engine-1/lp-dist-2`).
+/// `{"data": <dataset fingerprint>, "engine": <engine version>, "spec": <JobSpec JSON>, "versions": {…}}`:
+/// - `engine` is ``BLAS/numericVersion``, followed by `/` and the model family's kernel version when it
+///   has one (``ModelZoo/kernelVersion(model:)``: `engine-1/lp-dist-2`);
+/// - `versions` are the versions of the code the spec uses (``MethodVersions/of(_:)``: `loss/ldam`,
+///   `component/cdb-w`, `model/cnn-small`, `data`, `trainer`, …), so a change to one loss gives new ids
+///   to the jobs that use it and to no others.
 ///
-/// Same spec, same data, same engine → same id (cached); any change → a new id. The profile and the
-/// setting are not part of it: they are consequences of the spec.
+/// Same spec, same data, same code → same id (cached); any change → a new id. The profile and the
+/// setting are not part of it: they are consequences of the spec. Results record everything but the
+/// spec under `identity` (``identityRecord(for:)``), so `plan --explain` can say what moved.
 public struct JobIdentity: Sendable {
   /// The dataset content fingerprint for a dataset name.
   public var fingerprint: @Sendable (String) -> String
@@ -62,12 +71,20 @@ public struct JobIdentity: Sendable {
 
   /// The canonical JSON the id hashes.
   public func identityJSON(for spec: JobSpec) throws -> String {
-    let value = JSON.object([
+    var members = identityRecord(for: spec).objectValue ?? []
+    members.append(("spec", try JSON(encoding: spec)))
+    return JSON.object(members).canonical
+  }
+
+  /// Everything the id hashes but the spec: `data` (the dataset fingerprint), `engine` and `versions`,
+  /// keys sorted. Results record it under `identity`.
+  public func identityRecord(for spec: JobSpec) -> JSON {
+    let versions = MethodVersions.of(spec).sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }
+    return .object([
       ("data", .string(fingerprint(spec.dataset.name))),
       ("engine", .string(engineVersion(for: spec))),
-      ("spec", try JSON(encoding: spec)),
+      ("versions", .object(versions)),
     ])
-    return value.canonical
   }
 
   /// The engine version a job's results depend on: ``engine``, plus the model family's kernel version.
@@ -85,7 +102,8 @@ public struct JobIdentity: Sendable {
     try manifests.flatMap { manifest in
       try manifest.jobs(profile: profile).map { job in
         PlannedJob(
-          id: try id(for: job.spec), experiment: manifest.name, profile: profile, spec: job.spec, setting: job.setting)
+          id: try id(for: job.spec), experiment: manifest.name, profile: profile, spec: job.spec, setting: job.setting,
+          identity: identityRecord(for: job.spec))
       }
     }
   }

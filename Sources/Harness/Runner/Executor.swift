@@ -103,6 +103,8 @@ public final class ProcessExecutor: JobExecutor, Sendable {
     var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = "1"
     environment["REPLICATE_LOCK_TOKEN"] = request.lockToken
+    // One commit and command for every result of this run (a worker reads them instead of asking git).
+    environment.merge(Provenance.current.environmentVariables) { _, runner in runner }
     process.environment = environment
     let pipe = Pipe()
     process.standardOutput = pipe

@@ -15,14 +15,23 @@ public struct RunEnvironment: Sendable, Hashable {
   public var blas: String
   /// BLAS threads in use.
   public var threads: Int
+  /// The OpenBLAS kernel that ran (``Engine/BLASKernel/current``: `Haswell`, `Zen`, `SkylakeX`, …).
+  public var blasKernel: String
+  /// How it was chosen (``Engine/BLASKernel/Choice``): `pinned`, `environment` or `native`.
+  public var blasKernelChoice: String
 
   /// Creates an environment record.
-  public init(hostname: String, os: String, swift: String, blas: String, threads: Int) {
+  public init(
+    hostname: String, os: String, swift: String, blas: String, threads: Int, blasKernel: String = "unknown",
+    blasKernelChoice: String = "native"
+  ) {
     self.hostname = hostname
     self.os = os
     self.swift = swift
     self.blas = blas
     self.threads = threads
+    self.blasKernel = blasKernel
+    self.blasKernelChoice = blasKernelChoice
   }
 
   /// This process's environment.
@@ -40,7 +49,8 @@ public struct RunEnvironment: Sendable, Hashable {
     }
     let blas = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
     return RunEnvironment(
-      hostname: ProcessInfo.processInfo.hostName, os: os, swift: swiftVersion, blas: blas, threads: BLAS.threads)
+      hostname: ProcessInfo.processInfo.hostName, os: os, swift: swiftVersion, blas: blas, threads: BLAS.threads,
+      blasKernel: BLASKernel.current, blasKernelChoice: BLASKernel.choice.rawValue)
   }
 
   /// The compiler version, to the minor.
@@ -61,7 +71,8 @@ public struct RunEnvironment: Sendable, Hashable {
   var json: JSON {
     .object([
       ("hostname", .string(hostname)), ("os", .string(os)), ("swift", .string(swift)), ("blas", .string(blas)),
-      ("threads", .int(threads)),
+      ("threads", .int(threads)), ("blas_kernel", .string(blasKernel)),
+      ("blas_kernel_choice", .string(blasKernelChoice)),
     ])
   }
 }
@@ -154,7 +165,8 @@ public struct ResultRecord: Sendable {
 
   /// The result document of a finished job, in the contract's key order.
   static func resultDocument(
-    job: PlannedJob, output: JobOutput, environment: RunEnvironment, timing: RunTiming
+    job: PlannedJob, output: JobOutput, environment: RunEnvironment, timing: RunTiming,
+    provenance: Provenance = .current
   ) throws -> JSON {
     var metrics = try JSON(encoding: output).objectValue ?? []
     let curves = metrics.first { $0.key == "curves" }?.value ?? .object([])
@@ -162,16 +174,20 @@ public struct ResultRecord: Sendable {
     return .object(
       try header(job) + [
         ("setting", job.setting.json), ("setting_label", .string(job.setting.label)), ("metrics", .object(metrics)),
-        ("curves", curves), ("environment", environment.json), ("timing", timing.json),
+        ("curves", curves), ("identity", job.identity), ("provenance", provenance.json),
+        ("environment", environment.json), ("timing", timing.json),
       ])
   }
 
   /// The failure document of a failed job.
-  static func failureDocument(job: PlannedJob, reason: FailureReason, timing: RunTiming) throws -> JSON {
+  static func failureDocument(
+    job: PlannedJob, reason: FailureReason, timing: RunTiming, provenance: Provenance = .current
+  ) throws -> JSON {
     .object(
       try header(job) + [
         ("setting", job.setting.json), ("setting_label", .string(job.setting.label)),
         ("reason", .object([("code", .string(reason.code)), ("message", .string(reason.message))])),
+        ("identity", job.identity), ("provenance", provenance.json), ("environment", RunEnvironment.current().json),
         ("timing", timing.json),
       ])
   }

@@ -7,7 +7,7 @@
 /// `core.py` `validate` (ECE of the raw logits, 15 bins).
 public final class BestEpoch: TrainingHooks {
   /// The registry entry `best-epoch`, no parameters.
-  public static let definition = ComponentDefinition(name: "best-epoch") { _, _ in BestEpoch() }
+  public static let definition = ComponentDefinition(name: "best-epoch", version: 1) { _, _ in BestEpoch() }
 
   private var best: (epoch: Int, error: Double, ece: Double)?
 

@@ -38,7 +38,7 @@ public final class BestValidationSelection: TrainingHooks {
 
   /// The registry entry `best-validation`: `criterion` `top1` | `mean-class`, `use` `restore` | `report`.
   public static let definition = ComponentDefinition(
-    name: "best-validation", parameters: ["criterion": .text("top1"), "use": .text("restore")],
+    name: "best-validation", version: 1, parameters: ["criterion": .text("top1"), "use": .text("restore")],
     choices: ["criterion": ["top1", "mean-class"], "use": ["restore", "report"]]
   ) { spec, context in
     BestValidationSelection(

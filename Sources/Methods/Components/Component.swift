@@ -120,6 +120,10 @@ public struct ComponentContext {
 public struct ComponentDefinition: Sendable {
   /// The name a manifest uses.
   public var name: String
+  /// The version of the component's code: part of the id of every job that uses it
+  /// (``MethodVersions``). Bump it whenever a change can move a result; the fingerprint test
+  /// (`MethodFingerprintTests`) fails when the component's numbers change and it was not bumped.
+  public var version: Int
   /// Parameters and their defaults (the official code's).
   public var parameters: [String: ParameterValue]
   /// For word parameters, the allowed words; a word parameter listed here may also be given a number
@@ -132,10 +136,11 @@ public struct ComponentDefinition: Sendable {
 
   /// Creates a definition.
   public init(
-    name: String, parameters: [String: ParameterValue] = [:], choices: [String: [String]] = [:],
+    name: String, version: Int, parameters: [String: ParameterValue] = [:], choices: [String: [String]] = [:],
     numberAllowed: Set<String> = [], make: @escaping @Sendable (ComponentSpec, ComponentContext) throws -> TrainingHooks
   ) {
     self.name = name
+    self.version = version
     self.parameters = parameters
     self.choices = choices
     self.numberAllowed = numberAllowed

@@ -6,7 +6,7 @@ import Engine
 /// the same curve beside their own.
 public final class ValidationProbe: TrainingHooks {
   /// The registry entry: `validation-probe`, no parameters.
-  public static let definition = ComponentDefinition(name: "validation-probe") { _, context in
+  public static let definition = ComponentDefinition(name: "validation-probe", version: 1) { _, context in
     ValidationProbe(validation: try context.requireValidation(for: "validation-probe"))
   }
 

@@ -40,6 +40,14 @@ public enum LossRegistry {
     "abce-noisy": ["lambda": 1, "gamma": 0.1, "alpha": 0.5],
   ]
 
+  /// The version of each loss's code: part of the id of every job that uses the loss
+  /// (``MethodVersions``). Bump a loss's number whenever a change can move its values or gradients; the
+  /// fingerprint test (`MethodFingerprintTests`) fails when they move and the number did not.
+  public static let versions: [String: Int] = [
+    "ce": 1, "focal": 1, "ldam": 1, "vs": 1, "logit-adjusted": 1, "bayias": 1, "alpha": 1, "logitclip": 1,
+    "abce": 1, "abfocal": 1, "abldam": 1, "mbls": 1, "abce-noisy": 1,
+  ]
+
   /// The loss's spec with every parameter present (defaults filled in).
   public static func resolve(_ spec: LossSpec) throws -> LossSpec {
     guard let defaults = parameters[spec.name] else {
