@@ -38,7 +38,9 @@ let package = Package(
       dependencies: ["Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // Test support and tests.
-    .target(name: "_ReplicateTestSupport", dependencies: ["Engine"], path: "Tests/_ReplicateTestSupport"),
+    .target(name: "_ReplicateKernelPin", path: "Tests/_ReplicateKernelPin"),
+    .target(
+      name: "_ReplicateTestSupport", dependencies: ["Engine", "_ReplicateKernelPin"], path: "Tests/_ReplicateTestSupport"),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "_ReplicateTestSupport"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "_ReplicateTestSupport"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "_ReplicateTestSupport"]),

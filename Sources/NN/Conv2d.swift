@@ -80,8 +80,9 @@ public final class Conv2d: Layer {
   /// A convolution `inChannels → outChannels` with a square `kernel`.
   public init(
     _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-    bias: Bool = true, fusedReLU: Bool = false
+    bias: Bool = true, fusedReLU: Bool = false, algorithm: ConvAlgorithm = Conv2d.defaultAlgorithm
   ) {
+    self.algorithm = algorithm
     self.inChannels = inChannels
     self.outChannels = outChannels
     self.kernel = kernel

@@ -89,15 +89,19 @@ public enum ModelZoo {
   /// - Parameters:
   ///   - widths: hidden widths of `mlp` (default [512, 512]) and of `linf-dist` (default 4 × 5120, MNIST's depth 5).
   ///   - normedHead: use LDAM-DRW's cosine classifier instead of a linear head.
+  ///   - convolution: the algorithm of every convolution (``Conv2d/defaultAlgorithm`` unless given; tests pin
+  ///     `.im2col` to compute the same in debug and release builds).
   public static func make(
-    _ name: String, inputShape: [Int], classes: Int, widths: [Int]? = nil, normedHead: Bool = false
+    _ name: String, inputShape: [Int], classes: Int, widths: [Int]? = nil, normedHead: Bool = false,
+    convolution: ConvAlgorithm = Conv2d.defaultAlgorithm
   ) throws -> Classifier {
     let head: (Int) -> Layer = { normedHead ? NormedLinear($0, classes) : Linear($0, classes) }
     switch name {
     case "mlp": return mlp(inputShape: inputShape, classes: classes, widths: widths ?? [512, 512], head: head)
-    case "cnn-small": return cnnSmall(inputShape: inputShape, classes: classes, head: head)
-    case "resnet32": return resnet32(inputShape: inputShape, classes: classes, head: head)
-    case "linf-dist": return linfDist(inputShape: inputShape, classes: classes, widths: widths ?? [5120, 5120, 5120, 5120])
+    case "cnn-small": return cnnSmall(inputShape: inputShape, classes: classes, head: head, convolution: convolution)
+    case "resnet32": return resnet32(inputShape: inputShape, classes: classes, head: head, convolution: convolution)
+    case "linf-dist":
+      return linfDist(inputShape: inputShape, classes: classes, widths: widths ?? [5120, 5120, 5120, 5120])
     default: throw Error(description: "unknown model '\(name)' (known: \(names.joined(separator: ", ")))")
     }
   }
@@ -115,14 +119,16 @@ public enum ModelZoo {
   }
 
   /// conv3×3 32 (pad 1) → ReLU → max-pool 2 → conv3×3 64 (pad 1) → ReLU → max-pool 2 → fc 128 → ReLU → head.
-  static func cnnSmall(inputShape: [Int], classes: Int, head: (Int) -> Layer) -> Classifier {
+  static func cnnSmall(
+    inputShape: [Int], classes: Int, head: (Int) -> Layer, convolution: ConvAlgorithm = Conv2d.defaultAlgorithm
+  ) -> Classifier {
     let h = inputShape[0]
     let w = inputShape[1]
     let c = inputShape[2]
     let flat = (h / 4) * (w / 4) * 64
     let layers: [Layer] = [
-      Conv2d(c, 32, kernel: 3, padding: 1, fusedReLU: true), MaxPool2d(2),
-      Conv2d(32, 64, kernel: 3, padding: 1, fusedReLU: true), MaxPool2d(2),
+      Conv2d(c, 32, kernel: 3, padding: 1, fusedReLU: true, algorithm: convolution), MaxPool2d(2),
+      Conv2d(32, 64, kernel: 3, padding: 1, fusedReLU: true, algorithm: convolution), MaxPool2d(2),
       Flatten(), Linear(flat, 128, fusedReLU: true),
     ]
     return Classifier(
@@ -132,14 +138,16 @@ public enum ModelZoo {
   /// CIFAR ResNet-32: conv3×3 16–BN–ReLU, 3 stages × 5 basic blocks (16, 32, 64 channels; stride 2 at
   /// the first block of stages 2 and 3; option-A shortcuts), global average pool → 64-d feature → head.
   /// kaidic/LDAM-DRW `models/resnet_cifar.py` `resnet32`.
-  static func resnet32(inputShape: [Int], classes: Int, head: (Int) -> Layer) -> Classifier {
+  static func resnet32(
+    inputShape: [Int], classes: Int, head: (Int) -> Layer, convolution: ConvAlgorithm = Conv2d.defaultAlgorithm
+  ) -> Classifier {
     var layers: [Layer] = [
-      Conv2d(inputShape[2], 16, kernel: 3, padding: 1, bias: false), BatchNorm(16), ReLU(),
+      Conv2d(inputShape[2], 16, kernel: 3, padding: 1, bias: false, algorithm: convolution), BatchNorm(16), ReLU(),
     ]
     var cin = 16
     for (cout, stride) in [(16, 1), (32, 2), (64, 2)] {
       for i in 0..<5 {
-        layers.append(BasicBlock(cin, cout, stride: i == 0 ? stride : 1))
+        layers.append(BasicBlock(cin, cout, stride: i == 0 ? stride : 1, algorithm: convolution))
         cin = cout
       }
     }

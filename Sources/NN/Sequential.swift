@@ -54,14 +54,17 @@ public final class BasicBlock: Layer {
   private let output = Tensor(shape: [0]), dx = Tensor(shape: [0]), dyMasked = Tensor(shape: [0])
   private var inputShape: [Int] = []
 
-  /// A block `inChannels → outChannels` whose first convolution has `stride`.
-  public init(_ inChannels: Int, _ outChannels: Int, stride: Int) {
+  /// A block `inChannels → outChannels` whose first convolution has `stride`; its convolutions use `algorithm`.
+  public init(
+    _ inChannels: Int, _ outChannels: Int, stride: Int, algorithm: ConvAlgorithm = Conv2d.defaultAlgorithm
+  ) {
     self.inChannels = inChannels
     self.outChannels = outChannels
     self.stride = stride
-    conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false)
+    conv1 = Conv2d(
+      inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false, algorithm: algorithm)
     bn1 = BatchNorm(outChannels, fusedReLU: true)
-    conv2 = Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, bias: false)
+    conv2 = Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, bias: false, algorithm: algorithm)
     bn2 = BatchNorm(outChannels)
   }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Harness
 
@@ -61,12 +62,18 @@ struct BenchCommand: ParsableCommand {
       print(String(format: "conv fwd %.2f ms (%.1f GFLOP/s)  bwd %.2f ms (%.1f GFLOP/s)", f, flops / f / 1e6, b, 2 * flops / b / 1e6))
       return
     }
+    if !json { print(Bench.kernelLine) }
     if workload == "gemm" {
       let g = Bench.gemmPeak(threads: threads)
       if json {
-        print(#"{"gflops":{"max":\#(g["max"]!),"median":\#(g["median"]!),"min":\#(g["min"]!)},"threads":\#(threads),"workload":"gemm"}"#)
+        print(
+          #"{"blas_kernel":"\#(BLASKernel.current)","gflops":{"max":\#(g["max"]!),"median":\#(g["median"]!),"min":\#(g["min"]!)},"threads":\#(threads),"workload":"gemm"}"#
+        )
       } else {
-        print(String(format: "gemm      threads=%d GFLOP/s median %.1f (min %.1f, max %.1f)", threads, g["median"]!, g["min"]!, g["max"]!))
+        print(
+          String(
+            format: "gemm      threads=%d GFLOP/s median %.1f (min %.1f, max %.1f)", threads, g["median"]!, g["min"]!,
+            g["max"]!))
       }
       return
     }

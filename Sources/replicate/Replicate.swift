@@ -10,7 +10,7 @@ struct Replicate: AsyncParsableCommand {
       Example: replicate all --profile smoke --results /tmp/smoke
       """,
     subcommands: [
-      All.self, Run.self, RunJob.self, PlanCommand.self, List.self, Show.self, Validate.self, Verify.self,
-      ReportCommand.self, DiffCommand.self, ConformanceCommand.self, BenchCommand.self,
+      All.self, Run.self, RunJob.self, PlanCommand.self, Status.self, GC.self, List.self, Show.self, Validate.self,
+      Verify.self, ReportCommand.self, DiffCommand.self, ExportCommand.self, ConformanceCommand.self, BenchCommand.self,
     ])
 }

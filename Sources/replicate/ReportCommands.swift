@@ -20,22 +20,9 @@ struct ReportCommand: ParsableCommand {
   @OptionGroup var workspace: WorkspaceOptions
 
   func run() throws {
-    let w = workspace
-    if check {
-      let problems = try Report.check(
-        profile: profile.profile, resultsDir: w.results, experimentsDir: w.experiments)
-      if problems.isEmpty {
-        Console.out("reports are up to date\n")
-        return
-      }
-      Console.error(
-        problems.joined(separator: "\n") + "\nrun `replicate report --profile \(profile.profile)` to regenerate\n")
-      throw ExitCode(1)
-    }
-    let written = try Report.write(profile: profile.profile, resultsDir: w.results, experimentsDir: w.experiments)
-    Console.out(
-      "\(written.count) file\(written.count == 1 ? "" : "s") changed in \(Report.reportsDir(profile: profile.profile, resultsDir: w.results))\n"
-    )
+    let output = try Commands.report(workspace.workspace, profile: profile.profile, check: check)
+    if output.status == 0 { Console.out(output.text) } else { Console.error(output.text) }
+    if output.status != 0 { throw ExitCode(output.status) }
   }
 }
 
@@ -53,31 +40,63 @@ struct DiffCommand: ParsableCommand {
       Example: replicate diff --profile default --format markdown
       """)
 
-  enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown, json }
+  @Option(help: "text, markdown, json, or verdicts (the expectation file --expect reads).")
+  var format: DiffReport.Format = .text
 
-  @Option(help: "text, markdown or json.")
-  var format: Format = .text
+  @Option(help: "Compare the verdicts with an expectation file (from --format verdicts): exit 1 when any changed.")
+  var expect: String?
 
   @OptionGroup var profile: ProfileOption
   @OptionGroup var workspace: WorkspaceOptions
 
   func run() throws {
-    let report: DiffReport
-    do {
-      report = try Diff.evaluate(
-        profile: profile.profile, resultsDir: workspace.results, experimentsDir: workspace.experiments)
-    } catch let errors as Diff.ReferenceFileErrors {
-      Console.error(errors.errors.map(\.description).joined(separator: "\n") + "\n")
-      throw ExitCode(2)
+    let output = try reportingReferenceErrors {
+      try Commands.diff(workspace.workspace, profile: profile.profile, format: format, expect: expect)
     }
-    let rendered: String
-    switch format {
-    case .text: rendered = report.render(.text)
-    case .markdown: rendered = report.render(.markdown)
-    case .json: rendered = report.render(.json)
+    Console.out(output.text)
+    if output.status != 0 { throw ExitCode(output.status) }
+  }
+}
+
+/// Runs `body`; malformed reference files are printed, one problem a line, and exit 2.
+func reportingReferenceErrors(_ body: () throws -> Commands.Output) throws -> Commands.Output {
+  do {
+    return try body()
+  } catch let errors as Diff.ReferenceFileErrors {
+    Console.error(errors.errors.map(\.description).joined(separator: "\n") + "\n")
+    throw ExitCode(2)
+  }
+}
+
+extension DiffReport.Format: ExpressibleByArgument {}
+extension Commands.ExportFormat: ExpressibleByArgument {}
+
+/// `replicate export`.
+struct ExportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "export",
+    abstract: "Write every table cell and every claim of a profile's current results as CSV or JSON.",
+    discussion: """
+      Cells: experiment, method, setting, metric, n, mean, std, per-seed values, seeds, job ids, degenerate and failed
+      runs. Claims: every setting's n, mean d, interval, p, Holm and look. JSON goes to --output FILE or standard
+      output; CSV needs --output DIR (cells.csv, claims.csv). Orphaned results are never exported.
+      Example: replicate export --profile default --format csv --output /tmp/export
+      """)
+
+  @Option(help: "csv or json.")
+  var format: Commands.ExportFormat = .json
+
+  @Option(help: "JSON: a file (default: standard output); CSV: a folder.")
+  var output: String?
+
+  @OptionGroup var profile: ProfileOption
+  @OptionGroup var workspace: WorkspaceOptions
+
+  func run() throws {
+    let result = try reportingReferenceErrors {
+      try Commands.export(workspace.workspace, profile: profile.profile, format: format, output: output)
     }
-    Console.out(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
-    if report.failed { throw ExitCode(1) }
+    Console.out(result.text)
   }
 }
 

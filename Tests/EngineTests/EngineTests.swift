@@ -177,3 +177,24 @@ struct KernelTests {
     #expect(t.count == 100)
   }
 }
+
+@Suite("BLAS kernel pin")
+struct BLASKernelPinTests {
+  /// The test process runs the pinned kernel when nothing else was asked for, like the CLI.
+  @Test func testProcessRunsThePinnedKernel() {
+    if TestKernel.pinnedByTests {
+      #expect(BLASKernel.current == BLASKernel.pinned)
+      #expect(BLASKernel.choice == .pinned)
+    } else if BLASKernel.cpuSupportsPinned && BLASKernel.choice == .pinned {
+      #expect(BLASKernel.current == BLASKernel.pinned)
+    }
+  }
+
+  /// `--blas-kernel native` is found in either spelling and nowhere else.
+  @Test func nativeRequestIsParsed() {
+    #expect(BLASKernel.nativeRequested(["replicate", "all", "--blas-kernel", "native"]))
+    #expect(BLASKernel.nativeRequested(["replicate", "bench", "--blas-kernel=native"]))
+    #expect(!BLASKernel.nativeRequested(["replicate", "all", "--blas-kernel", "pinned"]))
+    #expect(!BLASKernel.nativeRequested(["replicate", "all", "native"]))
+  }
+}

@@ -278,8 +278,15 @@ struct RunnerTests {
     let jobs = try workspace.jobs(profile: "smoke")
     _ = await runner(workspace.store, executor).run(jobs)
     let ok = try await Commands.verify(
-      workspace, profile: "smoke", sample: 2, executor: executor, progress: RecordingProgress())
+      workspace, profile: "smoke", selection: .sample(2), executor: executor, progress: RecordingProgress())
     #expect(ok.status == 0 && ok.text.contains("2 of 2 jobs reproduced bit for bit"), "\(ok.text)")
+    let named = try await Commands.verify(
+      workspace, profile: "smoke", selection: .ids([String(jobs[1].id.prefix(10))]), executor: executor,
+      progress: RecordingProgress())
+    #expect(named.text.contains("ok      \(jobs[1].id.prefix(12))") && named.status == 0, "\(named.text)")
+    let cheap = try await Commands.verify(
+      workspace, profile: "smoke", selection: .cheapest(1), executor: executor, progress: RecordingProgress())
+    #expect(cheap.text.contains("1 of 1 jobs reproduced bit for bit"), "\(cheap.text)")
 
     // Tamper with one stored metric (by one ulp): verify fails.
     let path = workspace.store.resultPath(jobs[0])
@@ -287,8 +294,20 @@ struct RunnerTests {
     try text.replacingOccurrences(of: "\"top1_error\": 0.1", with: "\"top1_error\": 0.10000000000000002")
       .write(toFile: path, atomically: true, encoding: .utf8)
     let bad = try await Commands.verify(
-      workspace, profile: "smoke", sample: jobs.count, executor: executor, progress: RecordingProgress())
-    #expect(bad.status == 1 && bad.text.contains("FAIL  \(jobs[0].id.prefix(12))"), "\(bad.text)")
+      workspace, profile: "smoke", selection: .sample(jobs.count), executor: executor, progress: RecordingProgress())
+    #expect(bad.status == 1 && bad.text.contains("FAIL    \(jobs[0].id.prefix(12))"), "\(bad.text)")
+    #expect(bad.text.contains("metrics differ on the same kernel") && bad.text.contains("top1_error -1.388e-17"), "\(bad.text)")
+
+    // The same difference on a result another OpenBLAS kernel made is named as such, not a bare FAIL.
+    let current = try String(contentsOfFile: path, encoding: .utf8)
+    let kernel = try #require(ResultStore(root: workspace.resultsDir).result(for: jobs[0])?.json["environment"]?["blas_kernel"]?.stringValue)
+    try current.replacingOccurrences(of: "\"blas_kernel\": \"\(kernel)\"", with: "\"blas_kernel\": \"Cooperlake\"")
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let other = try await Commands.verify(
+      workspace, profile: "smoke", selection: .ids([jobs[0].id]), executor: executor, progress: RecordingProgress())
+    #expect(other.status == 1, "\(other.text)")
+    #expect(other.text.contains("KERNEL  \(jobs[0].id.prefix(12))"), "\(other.text)")
+    #expect(other.text.contains("made with OpenBLAS Cooperlake, rerun with \(kernel)"), "\(other.text)")
   }
 
   @Test("plain progress lines and the progress bar")

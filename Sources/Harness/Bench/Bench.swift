@@ -47,10 +47,13 @@ public enum Bench {
     public var threads: Int
     /// Examples per second over the repeats.
     public var examplesPerSecond: [String: Double]
+    /// The OpenBLAS kernel that ran (``Engine/BLASKernel/current``).
+    public var blasKernel = BLASKernel.current
 
     enum CodingKeys: String, CodingKey {
       case peer, version, workload, threads
       case examplesPerSecond = "examples_per_second"
+      case blasKernel = "blas_kernel"
     }
   }
 
@@ -91,8 +94,13 @@ public enum Bench {
   public static func format(_ row: Row) -> String {
     let e = row.examplesPerSecond
     return String(
-      format: "%-9@ threads=%d ex/s median %.0f (min %.0f, max %.0f)", row.workload as NSString, row.threads,
-      e["median"]!, e["min"]!, e["max"]!)
+      format: "%-9@ threads=%d ex/s median %.0f (min %.0f, max %.0f)  [OpenBLAS %@]", row.workload as NSString,
+      row.threads, e["median"]!, e["min"]!, e["max"]!, row.blasKernel as NSString)
+  }
+
+  /// The kernel line `bench` prints first: which OpenBLAS kernel runs and how it was chosen.
+  public static var kernelLine: String {
+    "OpenBLAS kernel \(BLASKernel.current) (\(BLASKernel.choice.rawValue)); \(RunEnvironment.current().blas)"
   }
 
   /// Seconds per training step spent in each top-level layer of `model`'s backbone and its head,

@@ -57,7 +57,8 @@ public enum Commands {
     noForce.force = false
     while summary.exitCode == 0 {
       let additions = try Diff.resolveAdditions(
-        profile: profile, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir)
+        profile: profile, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir,
+        plan: try workspace.currentPlan(profile: profile))
       if additions.isEmpty {
         report("resolve: no inconclusive setting can take more seeds under its design\n")
         break
@@ -122,17 +123,30 @@ public enum Commands {
     case slurm
   }
 
-  /// `replicate plan [EXPERIMENT…] [--profile P] [--emit list|json|slurm]`.
+  /// `replicate plan [EXPERIMENT…] [--profile P] [--emit list|json|slurm] [--explain [--force]]`. The list
+  /// ends with the orphans per experiment (files no planned job owns); `explain` gives, instead of the
+  /// list, why each job would run (``Plan/explain(store:force:)``).
   public static func plan(
     _ workspace: Workspace, experiments: [String], profile: String, emit: Emit, parallel: Int,
-    executable: String = ProcessExecutor.selfExecutable
+    explain: Bool = false, force: Bool = false, executable: String = ProcessExecutor.selfExecutable
   ) throws -> Output {
     let manifests = try workspace.manifests(named: experiments)
     try Workspace.checkProfile(profile)
     let jobs = try workspace.identity.plan(manifests, profile: profile)
     let plan = Plan(profile: profile, jobs: jobs, store: workspace.store)
+    if explain { return Output(plan.explainTable(store: workspace.store, force: force)) }
     switch emit {
-    case .list: return Output(plan.table(parallel: parallel))
+    case .list:
+      var text = plan.table(parallel: parallel)
+      let names = Set(manifests.map(\.name))
+      let orphans = try workspace.currentPlan(profile: profile).orphans(in: workspace.store)
+        .filter { experiments.isEmpty || names.contains($0.experiment) }
+      if !orphans.isEmpty {
+        let counts = Dictionary(grouping: orphans, by: \.experiment).sorted { $0.key < $1.key }
+        text += "orphans (files no planned job owns; reports ignore them; `replicate gc` removes them): "
+        text += counts.map { "\($0.key) \($0.value.count)" }.joined(separator: ", ") + "\n"
+      }
+      return Output(text)
     case .json: return Output(try plan.json(resultsDir: workspace.resultsDir).pretty() + "\n")
     case .slurm:
       let cwd = FileManager.default.currentDirectoryPath
@@ -179,36 +193,79 @@ public enum Commands {
 
   // MARK: show
 
-  /// `replicate show JOB-ID`: the job's result or failure (any profile), by id or unique id prefix.
+  /// `replicate show JOB-ID`: the job's resolved spec, outcome (done, degenerate, failed) and provenance, by
+  /// id or unique id prefix, in any profile. A job the current plan holds but that has not run is shown as
+  /// planned, with its spec; a result no planned job owns is marked an orphan.
   public static func show(_ workspace: Workspace, id: String) throws -> Output {
-    let records = workspace.store.find(idPrefix: id.lowercased())
-    let ids = Set(records.map(\.job))
-    guard !id.isEmpty, !records.isEmpty else {
-      throw HarnessError(.unknownJob, "no result or failure in \(workspace.resultsDir) has job id '\(id)'")
+    let prefix = id.lowercased()
+    let records = prefix.isEmpty ? [] : workspace.store.find(idPrefix: prefix)
+    var planned: [PlannedJob] = []
+    var plans: [String: CurrentPlan] = [:]
+    for profile in Registry.profiles {
+      let plan = try workspace.currentPlan(profile: profile)
+      plans[profile] = plan
+      if !prefix.isEmpty { planned += plan.jobs.filter { $0.id.hasPrefix(prefix) } }
+    }
+    let ids = Set(records.map(\.job)).union(planned.map(\.id))
+    guard let only = ids.first else {
+      throw HarnessError(
+        .unknownJob, "no planned job and no result or failure in \(workspace.resultsDir) has job id '\(id)'")
     }
     guard ids.count == 1 else {
       throw HarnessError(.ambiguousJob, "id prefix '\(id)' matches \(ids.count) jobs (expected a longer prefix)")
     }
-    return Output(records.map(describe).joined(separator: "\n"))
+    if records.isEmpty, let job = planned.first {
+      let lock = JobLock.inspect(at: workspace.store.lockPath(job))
+      let running = lock.map { !$0.stale } ?? false
+      var lines = [
+        "job         \(job.id)",
+        "experiment  \(job.experiment)  (profile \(job.profile))",
+        "method      \(job.methodId)",
+        "setting     \(job.settingLabel.isEmpty ? "-" : job.settingLabel)",
+        "seed        \(job.seed)",
+        "status      "
+          + (running
+            ? "running (\(lock?.owner.map(\.description) ?? "unknown holder"))"
+            : "planned, not run yet (`replicate run \(job.experiment) --profile \(job.profile)` runs it)"),
+        "identity    \(job.identity.canonical)",
+        "spec",
+      ]
+      lines += (try JSON(encoding: job.spec)).pretty().split(separator: "\n").map { "  " + $0 }
+      return Output(lines.joined(separator: "\n") + "\n")
+    }
+    return Output(
+      records.map { record in
+        let current = plans[record.profile]?.plans(only, in: record.experiment) ?? false
+        return describe(record, current: current)
+      }.joined(separator: "\n"))
   }
 
-  static func describe(_ record: ResultRecord) -> String {
+  static func describe(_ record: ResultRecord, current: Bool = true) -> String {
     var lines = [
       "job         \(record.job)",
       "experiment  \(record.experiment)  (profile \(record.profile))",
       "method      \(record.method)",
       "setting     \(record.settingLabel.isEmpty ? "-" : record.settingLabel)",
       "seed        \(record.seed.map(String.init) ?? "?")",
+      "plan        "
+        + (current
+          ? "current"
+          : "orphan: the current manifests and code plan no job with this id; reports ignore it (`replicate gc`)"),
     ]
     let timing = record.json["timing"]
     let when = timing?["finished"]?.stringValue ?? "?"
     let seconds = record.seconds.map { String(format: "%.1f s", $0) } ?? "?"
+    let environment = record.json["environment"]
+    let host = environment?["hostname"]?.stringValue ?? "?"
     if let reason = record.reason {
-      lines.append("status      FAILED (\(reason.code)) after \(seconds), \(when)")
+      let degenerate = Report.Degeneracy.outcomeFailureCodes.contains(reason.code)
+      lines.append(
+        "status      \(degenerate ? "DEGENERATE" : "FAILED") (\(reason.code)) after \(seconds) on \(host), \(when)")
       lines.append("reason      \(reason.message)")
     } else {
-      let host = record.json["environment"]?["hostname"]?.stringValue ?? "?"
-      lines.append("status      done in \(seconds) on \(host), \(when)")
+      let run = Report.ExperimentResults.run(record.json, stem: record.job)
+      let health = run.degeneracy.map { "DEGENERATE (\($0.description))" } ?? "done"
+      lines.append("status      \(health) in \(seconds) on \(host), \(when)")
       if let overall = record.metrics?["overall"]?.objectValue, !overall.isEmpty {
         lines.append("metrics")
         let width = overall.map(\.key.count).max() ?? 0
@@ -229,6 +286,24 @@ public enum Commands {
           lines.append("curve       \(key): \(values.count) epochs\(last)")
         }
       }
+    }
+    let provenance = record.json["provenance"]
+    if let commit = provenance?["commit"]?.stringValue {
+      let dirty = provenance?["dirty"]?.boolValue.map { $0 ? " (tree dirty)" : "" } ?? " (tree state unknown)"
+      lines.append("commit      \(commit)\(dirty)")
+      lines.append("command     \(provenance?["command"]?.stringValue ?? "?")")
+    } else {
+      lines.append("commit      not recorded (the result predates provenance)")
+    }
+    if let kernel = environment?["blas_kernel"]?.stringValue {
+      lines.append("blas        \(kernel) (\(environment?["blas_kernel_choice"]?.stringValue ?? "?"))")
+    } else if let blas = environment?["blas"]?.stringValue {
+      lines.append("blas        \(blas)")
+    }
+    if let identity = record.json["identity"] { lines.append("identity    \(identity.canonical)") }
+    if let spec = record.json["spec"] {
+      lines.append("spec")
+      lines += spec.pretty().split(separator: "\n").map { "  " + $0 }
     }
     lines.append("file        \(record.path)")
     return lines.joined(separator: "\n") + "\n"
@@ -251,7 +326,10 @@ public enum Commands {
         do {
           let loaded = try Diff.loadReferenceFiles(experimentsDir: workspace.experimentsDir)
           references = loaded.count
-          problems = Diff.duplicateClaims(loaded, resultsDir: workspace.resultsDir, profiles: Registry.profiles)
+          let plans = try Dictionary(
+            uniqueKeysWithValues: Registry.profiles.map { ($0, try workspace.currentPlan(profile: $0)) })
+          problems = Diff.duplicateClaims(
+            loaded, resultsDir: workspace.resultsDir, profiles: Registry.profiles, plans: plans)
         } catch let errors as Diff.ReferenceFileErrors {
           problems = errors.errors
         }
@@ -275,17 +353,51 @@ public enum Commands {
 
   // MARK: verify
 
-  /// `replicate verify [--sample N]`: reruns `sample` cached jobs of `profile` (evenly spaced in id order)
-  /// into a temporary results folder and checks that their `metrics` and `curves` are bitwise identical
-  /// (equal canonical JSON). Exit 1 on a mismatch or a failed rerun.
+  /// Which cached jobs `verify` reruns.
+  public enum VerifySelection: Sendable {
+    /// `count` jobs evenly spaced in id order.
+    case sample(Int)
+    /// The `count` cached jobs with the shortest recorded run time (ties by id): a fixed, cheap set for CI.
+    case cheapest(Int)
+    /// These jobs (ids or unique prefixes of planned, cached jobs).
+    case ids([String])
+  }
+
+  /// `replicate verify [ID…] [--sample N | --cheapest N]`: reruns cached jobs of the current plan of
+  /// `profile` into a temporary results folder and checks that their `metrics` and `curves` are bitwise
+  /// identical (equal canonical JSON). Exit 1 on a mismatch or a failed rerun.
+  ///
+  /// A mismatch names the OpenBLAS kernel of both runs. When they differ (another CPU with
+  /// `OPENBLAS_CORETYPE` set, or `--blas-kernel native`), bits are not expected to agree: the line says so
+  /// and gives, for each overall metric that moved, the change and its size in seed standard deviations of
+  /// that method and setting (the healthy results of the current plan).
   public static func verify(
-    _ workspace: Workspace, profile: String, sample: Int, executor: any JobExecutor, progress: any RunProgress
+    _ workspace: Workspace, profile: String, selection: VerifySelection, executor: any JobExecutor,
+    progress: any RunProgress
   ) async throws -> Output {
-    let jobs = try workspace.jobs(profile: profile)
+    let plan = try workspace.currentPlan(profile: profile)
     let store = workspace.store
-    let cached = jobs.filter { store.isDone($0) }.sorted { $0.id < $1.id }
-    guard !cached.isEmpty else { return Output("verify: no cached results of profile '\(profile)' to verify\n") }
-    let chosen = evenlySpaced(cached, count: max(1, sample))
+    var unique: [String: PlannedJob] = [:]
+    for job in plan.jobs where unique[job.id] == nil { unique[job.id] = job }
+    let cached = unique.values.filter { store.isDone($0) }.sorted { $0.id < $1.id }
+    let chosen: [PlannedJob]
+    switch selection {
+    case .sample(let n):
+      guard !cached.isEmpty else { return Output("verify: no cached results of profile '\(profile)' to verify\n") }
+      chosen = evenlySpaced(cached, count: max(1, n))
+    case .cheapest(let n):
+      guard !cached.isEmpty else { return Output("verify: no cached results of profile '\(profile)' to verify\n") }
+      let timed = cached.map { ($0, store.result(for: $0)?.seconds ?? .infinity) }
+      chosen = timed.sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }.prefix(max(1, n)).map(\.0)
+    case .ids(let ids):
+      chosen = try ids.map { id in
+        let job = try workspace.job(id: id, profile: profile)
+        guard store.isDone(job) else {
+          throw HarnessError(.unknownJob, "job \(job.id.prefix(12)) of profile '\(profile)' has no result to verify")
+        }
+        return job
+      }
+    }
     let temp = FileManager.default.temporaryDirectory
       .appendingPathComponent("replicate-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
     defer { try? FileManager.default.removeItem(atPath: temp) }
@@ -297,24 +409,66 @@ public enum Commands {
     for job in chosen {
       let label = "\(job.id.prefix(12)) \(job.experiment)/\(job.methodId) seed \(job.seed)"
       guard let original = store.result(for: job), let rerun = rerunStore.result(for: job) else {
-        lines.append("FAIL  \(label): the rerun produced no result")
+        lines.append("FAIL    \(label): the rerun produced no result")
         mismatches += 1
         continue
       }
-      var differing: [String] = []
-      for key in ["metrics", "curves"] where original.json[key]?.canonical != rerun.json[key]?.canonical {
-        differing.append(key)
-      }
+      let kernels = (kernel(of: original), kernel(of: rerun))
+      let differing = ["metrics", "curves"].filter { original.json[$0]?.canonical != rerun.json[$0]?.canonical }
       if differing.isEmpty {
-        lines.append("ok    \(label)")
+        let note = kernels.0 == kernels.1 ? "" : " (kernels \(kernels.0) and \(kernels.1) gave the same bits)"
+        lines.append("ok      \(label)\(note)")
+        continue
+      }
+      mismatches += 1
+      let moved = metricMoves(original, rerun, job: job, plan: plan, resultsDir: workspace.resultsDir)
+      if kernels.0 != kernels.1 {
+        lines.append(
+          "KERNEL  \(label): made with OpenBLAS \(kernels.0), rerun with \(kernels.1); bits are not comparable across "
+            + "kernels (unset OPENBLAS_CORETYPE or set it to \(BLASKernel.pinned) to compare). \(moved)")
       } else {
-        mismatches += 1
-        lines.append("FAIL  \(label): \(differing.joined(separator: " and ")) differ")
+        lines.append(
+          "FAIL    \(label): \(differing.joined(separator: " and ")) differ on the same kernel (\(kernels.0)). \(moved)"
+        )
       }
     }
     if summary.interrupted { lines.append("interrupted") }
     lines.append("\(chosen.count - mismatches) of \(chosen.count) jobs reproduced bit for bit")
     return Output(lines.joined(separator: "\n") + "\n", status: mismatches > 0 || summary.interrupted ? 1 : 0)
+  }
+
+  /// The OpenBLAS kernel a result ran: `environment.blas_kernel`, or for results that predate it the core
+  /// name in `environment.blas` (OpenBLAS's config string names it before `MAX_THREADS=`).
+  static func kernel(of record: ResultRecord) -> String {
+    let environment = record.json["environment"]
+    if let kernel = environment?["blas_kernel"]?.stringValue { return kernel }
+    let words = (environment?["blas"]?.stringValue ?? "").split(separator: " ").map(String.init)
+    if let i = words.firstIndex(where: { $0.hasPrefix("MAX_THREADS") }), i > 0 { return words[i - 1] }
+    return "unknown"
+  }
+
+  /// `metric Δ (k σ)` for each overall metric that differs, σ the seed standard deviation of the job's method
+  /// and setting over the current plan's healthy results.
+  static func metricMoves(
+    _ original: ResultRecord, _ rerun: ResultRecord, job: PlannedJob, plan: CurrentPlan, resultsDir: String
+  ) -> String {
+    let a = Report.ExperimentResults.run(original.json, stem: original.job).overall
+    let b = Report.ExperimentResults.run(rerun.json, stem: rerun.job).overall
+    let peers = Report.ExperimentResults.load(
+      experiment: job.experiment, profile: job.profile, resultsDir: resultsDir, plan: plan
+    ).runs.filter { $0.method == job.methodId && $0.settingLabel == job.settingLabel && $0.degeneracy == nil }
+    var parts: [String] = []
+    for key in Set(a.keys).union(b.keys).sorted() {
+      guard let x = a[key], let y = b[key], x != y || x.isNaN != y.isNaN else { continue }
+      let delta = y - x
+      var text = "\(key) \(delta >= 0 ? "+" : "")\(String(format: "%.4g", delta))"
+      if let std = SeedStatistics(peers.compactMap { $0.overall[key] })?.std, std > 0, std.isFinite {
+        text += String(format: " (%.2f σ over %d seeds)", abs(delta) / std, peers.count)
+      }
+      parts.append(text)
+    }
+    return parts.isEmpty
+      ? "Overall metrics equal; only per-class values or curves moved." : "Moved: " + parts.joined(separator: ", ")
   }
 
   /// `count` elements spread evenly over `items` (all of them when `count` ≥ their number).

@@ -4,13 +4,17 @@ extension Diff {
   /// Compares the results of `profile` under `<resultsDir>/<profile>/` with every
   /// `<experimentsDir>/<name>/reference.yaml` (experiments in name order). All reference files are
   /// parsed first; problems in any of them throw ``ReferenceFileErrors`` (exit 2) before anything is
-  /// compared. References and claims for other profiles are skipped, not reported missing.
-  public static func evaluate(profile: String, resultsDir: String, experimentsDir: String) throws -> DiffReport {
+  /// compared. References and claims for other profiles are skipped, not reported missing. With a `plan`
+  /// (what commands pass), only the results of its jobs are read (``CurrentPlan``).
+  public static func evaluate(
+    profile: String, resultsDir: String, experimentsDir: String, plan: CurrentPlan? = nil
+  ) throws -> DiffReport {
     let files = try loadReferenceFiles(experimentsDir: experimentsDir)
     var report = DiffReport(profile: profile, references: [], claims: [])
     let designs = designs(experimentsDir: experimentsDir)
     for (experiment, file) in files {
-      let results = Report.ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir)
+      let results = Report.ExperimentResults.load(
+        experiment: experiment, profile: profile, resultsDir: resultsDir, plan: plan)
       let design = designs[experiment]?[profile]
       let outcome = evaluate(file, experiment: experiment, profile: profile, results: results, design: design)
       report.references += outcome.references

@@ -181,6 +181,9 @@ public struct DiffReport: Sendable {
     case markdown
     /// The JSON document of the CLI contract.
     case json
+    /// One tab-separated line per claim, claim setting and reference with its outcome: the expectation
+    /// file `diff --expect` compares with (``verdictLines``).
+    case verdicts
   }
 
   /// The profile compared.
@@ -209,7 +212,54 @@ public struct DiffReport: Sendable {
     case .text: return text()
     case .markdown: return markdown()
     case .json: return json()
+    case .verdicts: return verdictLines
     }
+  }
+
+  /// The verdicts as an expectation file: a comment naming the profile, then one tab-separated line per
+  /// claim (`claim`, `experiment/id`, outcome), per claim setting (`claim`, `experiment/id`, `[setting]`,
+  /// outcome) and per reference (`reference`, `experiment/method`, `[setting]`, metric, status).
+  public var verdictLines: String {
+    var lines = ["# replicate diff --format verdicts --profile \(profile): claim and reference outcomes"]
+    for c in claims {
+      lines.append(["claim", "\(c.experiment)/\(c.id)", c.outcome.rawValue].joined(separator: "\t"))
+      for s in c.settings {
+        lines.append(["claim", "\(c.experiment)/\(c.id)", "[\(s.label)]", s.outcome.rawValue].joined(separator: "\t"))
+      }
+    }
+    for r in references {
+      lines.append(
+        ["reference", "\(r.experiment)/\(r.method)", "[\(r.settingLabel)]", r.metric, r.status.rawValue]
+          .joined(separator: "\t"))
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// How these verdicts differ from an expectation file in the ``verdictLines`` format: one line per
+  /// verdict that changed, appeared or disappeared, in expectation order then new ones; empty when equal.
+  public func changes(fromExpected expected: String) -> [String] {
+    func entries(_ text: String) -> [(key: String, value: String)] {
+      text.split(separator: "\n").compactMap { line in
+        let t = line.trimmingCharacters(in: .whitespaces)
+        guard !t.isEmpty, !t.hasPrefix("#") else { return nil }
+        let fields = t.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        return (fields.dropLast().joined(separator: " "), fields.last ?? "")
+      }
+    }
+    let old = entries(expected)
+    let new = entries(verdictLines)
+    let newByKey = Dictionary(new.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    let oldKeys = Set(old.map(\.key))
+    var out: [String] = []
+    for (key, value) in old {
+      if let now = newByKey[key] {
+        if now != value { out.append("changed  \(key): expected \(value), now \(now)") }
+      } else {
+        out.append("gone     \(key): expected \(value), now absent")
+      }
+    }
+    for (key, value) in new where !oldKeys.contains(key) { out.append("new      \(key): \(value), not expected") }
+    return out
   }
 
   /// `{"references": [...], "claims": [...]}` with exactly the contract's keys, indented by two spaces,

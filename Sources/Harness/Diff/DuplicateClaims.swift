@@ -7,13 +7,14 @@ extension Diff {
   /// this data (top-1 and balanced error on a balanced test set) and two rows that are the same loss under
   /// two names. `replicate validate` reports each as a `duplicate` error (exit 2) naming both claims.
   public static func duplicateClaims(
-    _ files: [(String, ReferenceFile)], resultsDir: String, profiles: [String]
+    _ files: [(String, ReferenceFile)], resultsDir: String, profiles: [String], plans: [String: CurrentPlan] = [:]
   ) -> [ReferenceFileError] {
     var errors: [ReferenceFileError] = []
     for (experiment, file) in files {
       var reported: Set<String> = []
       for profile in profiles {
-        let results = Report.ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir)
+        let results = Report.ExperimentResults.load(
+          experiment: experiment, profile: profile, resultsDir: resultsDir, plan: plans[profile])
         guard !results.runs.isEmpty else { continue }
         let applicable = file.claims.filter { $0.profiles?.contains(profile) ?? true }
         let signatures = applicable.map { evidenceSignature($0, results: results) }

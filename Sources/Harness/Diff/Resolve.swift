@@ -10,7 +10,9 @@ extension Diff {
   ///
   /// Returns, per experiment, its updated ``ResolveSeeds`` and one line per addition; empty when nothing is
   /// left to add.
-  public static func resolveAdditions(profile: String, resultsDir: String, experimentsDir: String) throws
+  public static func resolveAdditions(
+    profile: String, resultsDir: String, experimentsDir: String, plan: CurrentPlan? = nil
+  ) throws
     -> [(experiment: String, file: String, seeds: ResolveSeeds, lines: [String])]
   {
     let files = try loadReferenceFiles(experimentsDir: experimentsDir)
@@ -20,7 +22,8 @@ extension Diff {
       guard let manifest = try? ManifestLoader.load(file: path), let design = manifest.design(profile: profile) else {
         continue
       }
-      let results = Report.ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir)
+      let results = Report.ExperimentResults.load(
+        experiment: experiment, profile: profile, resultsDir: resultsDir, plan: plan)
       let base = Set((manifest.expansions[profile] ?? []).map(\.spec.seed)).sorted()
       var seeds = manifest.addedSeeds
       var lines: [String] = []

@@ -57,10 +57,16 @@ public struct JobIdentity: Sendable {
   public var fingerprint: @Sendable (String) -> String
   /// The engine's numeric version.
   public var engine: String
+  /// The versions of the code a spec uses (``MethodVersions/of(_:)``; tests bump one).
+  public var versions: @Sendable (JobSpec) -> [String: Int]
 
   /// An identity with an explicit fingerprint function (tests use a constant).
-  public init(engine: String = BLAS.numericVersion, fingerprint: @escaping @Sendable (String) -> String) {
+  public init(
+    engine: String = BLAS.numericVersion, versions: @escaping @Sendable (JobSpec) -> [String: Int] = MethodVersions.of,
+    fingerprint: @escaping @Sendable (String) -> String
+  ) {
     self.engine = engine
+    self.versions = versions
     self.fingerprint = fingerprint
   }
 
@@ -79,7 +85,7 @@ public struct JobIdentity: Sendable {
   /// Everything the id hashes but the spec: `data` (the dataset fingerprint), `engine` and `versions`,
   /// keys sorted. Results record it under `identity`.
   public func identityRecord(for spec: JobSpec) -> JSON {
-    let versions = MethodVersions.of(spec).sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }
+    let versions = self.versions(spec).sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }
     return .object([
       ("data", .string(fingerprint(spec.dataset.name))),
       ("engine", .string(engineVersion(for: spec))),

@@ -26,6 +26,8 @@ public enum JSON: Hashable, Sendable {
 
   /// The string payload, if this is a string.
   public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+  /// The boolean payload, if this is a boolean.
+  public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
   /// The numeric payload as a `Double`, if this is a number.
   public var doubleValue: Double? {
     switch self {

@@ -39,10 +39,11 @@ extension Report {
   /// Renders every report page of a profile: `index.md`, `<experiment>.md` per experiment (those with
   /// a manifest and those with results), and `plots/*.svg`. Keys are paths relative to the reports
   /// folder; the result is a pure function of the result files, manifests, reference files and
-  /// templates (no clock, no environment, no file-system order). Throws
+  /// templates (no clock, no environment, no file-system order). With a `plan` (what commands pass),
+  /// only the results of its jobs are read and only its experiments get pages (``CurrentPlan``). Throws
   /// ``Diff/ReferenceFileErrors`` for a malformed reference file and ``RenderError`` for templates.
   public static func render(
-    profile: String, resultsDir: String, experimentsDir: String, templatesDir: String? = nil
+    profile: String, resultsDir: String, experimentsDir: String, templatesDir: String? = nil, plan: CurrentPlan? = nil
   ) throws -> [String: String] {
     let templates = try loadTemplates(templatesDir ?? defaultTemplatesDir(experimentsDir: experimentsDir))
     let referenceFiles = Dictionary(
@@ -52,8 +53,10 @@ extension Report {
     var allClaims: [DiffReport.ClaimResult] = []
     let manifests = Diff.loadableManifests(experimentsDir: experimentsDir)
     let designs = Diff.designs(manifests)
-    for experiment in experimentNames(profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir) {
-      let results = ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir)
+    for experiment in experimentNames(
+      profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir, planned: plan != nil)
+    {
+      let results = ExperimentResults.load(experiment: experiment, profile: profile, resultsDir: resultsDir, plan: plan)
       let manifest = ManifestSummary.load(experiment: experiment, profile: profile, experimentsDir: experimentsDir)
       let layout = ExperimentLayout(results: results, manifest: manifest)
       let diff = referenceFiles[experiment].map {
@@ -94,10 +97,10 @@ extension Report {
   /// relative paths written or removed, sorted.
   @discardableResult
   public static func write(
-    profile: String, resultsDir: String, experimentsDir: String, templatesDir: String? = nil
+    profile: String, resultsDir: String, experimentsDir: String, templatesDir: String? = nil, plan: CurrentPlan? = nil
   ) throws -> [String] {
     let files = try render(
-      profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir, templatesDir: templatesDir)
+      profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir, templatesDir: templatesDir, plan: plan)
     let root = reportsDir(profile: profile, resultsDir: resultsDir)
     let fm = FileManager.default
     var changed: [String] = []
@@ -130,10 +133,10 @@ extension Report {
   /// difference, `stale: <path>`, `missing: <path>` or `extra: <path>`, sorted by path; empty when the
   /// committed reports are up to date.
   public static func check(
-    profile: String, resultsDir: String, experimentsDir: String, templatesDir: String? = nil
+    profile: String, resultsDir: String, experimentsDir: String, templatesDir: String? = nil, plan: CurrentPlan? = nil
   ) throws -> [String] {
     let files = try render(
-      profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir, templatesDir: templatesDir)
+      profile: profile, resultsDir: resultsDir, experimentsDir: experimentsDir, templatesDir: templatesDir, plan: plan)
     let root = reportsDir(profile: profile, resultsDir: resultsDir)
     var problems: [(String, String)] = []
     for (path, text) in files {
@@ -174,8 +177,11 @@ extension Report {
     return (pages + plots).sorted()
   }
 
-  /// Experiments with a manifest or with result files under the profile, in name order.
-  static func experimentNames(profile: String, resultsDir: String, experimentsDir: String) -> [String] {
+  /// Experiments with a manifest or (unless `planned`: orphans only) with result files under the profile, in name
+  /// order.
+  static func experimentNames(profile: String, resultsDir: String, experimentsDir: String, planned: Bool = false)
+    -> [String]
+  {
     let fm = FileManager.default
     var names: Set<String> = []
     for name in (try? fm.contentsOfDirectory(atPath: experimentsDir)) ?? [] {
@@ -183,6 +189,7 @@ extension Report {
       if fm.fileExists(atPath: manifest) { names.insert(name) }
     }
     let profileDir = (resultsDir as NSString).appendingPathComponent(profile)
+    if planned { return names.sorted() }
     for name in (try? fm.contentsOfDirectory(atPath: profileDir)) ?? [] where name != "reports" && name != "logs" {
       let folder = (profileDir as NSString).appendingPathComponent(name)
       if ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).contains(where: { $0.hasSuffix(".json") }) {

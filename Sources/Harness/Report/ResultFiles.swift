@@ -82,11 +82,21 @@ extension Report {
     /// Failed or unreadable jobs, and results with a non-finite metric.
     public var failures: [FailedRun]
 
-    /// Reads `<resultsDir>/<profile>/<experiment>/*.json`; a missing folder gives no runs.
-    public static func load(experiment: String, profile: String, resultsDir: String) -> ExperimentResults {
+    /// Reads `<resultsDir>/<profile>/<experiment>/*.json`; a missing folder gives no runs. With a `plan`,
+    /// only the files of its jobs (``CurrentPlan``: orphans are never read); without one, every file (tests
+    /// of rendering on hand-written results; commands always pass the plan).
+    public static func load(
+      experiment: String, profile: String, resultsDir: String, plan: CurrentPlan? = nil
+    ) -> ExperimentResults {
       let folder = (resultsDir as NSString).appendingPathComponent("\(profile)/\(experiment)")
+      let planned = plan?.ids(of: experiment)
       let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-        .filter { $0.hasSuffix(".json") }.sorted()
+        .filter { name in
+          guard name.hasSuffix(".json") else { return false }
+          guard let planned else { return true }
+          let isFailure = name.hasSuffix(".failed.json")
+          return planned.contains(String(name.dropLast(isFailure ? ".failed.json".count : ".json".count)))
+        }.sorted()
       var runs: [Run] = []
       var failures: [FailedRun] = []
       for name in names {

@@ -79,6 +79,14 @@ public final class JobLock: @unchecked Sendable {
     return .busy(owner((try? String(contentsOfFile: path, encoding: .utf8)) ?? ""))
   }
 
+  /// What a lock file says, for `status`: its holder, whether it is stale (``isStale(path:content:)``) and
+  /// the seconds since its last heartbeat; nil when there is no lock file.
+  public static func inspect(at path: String) -> (owner: Owner?, stale: Bool, age: TimeInterval)? {
+    guard let content = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    return (owner(content), isStale(path: path, content: content), modified.map { Date().timeIntervalSince($0) } ?? 0)
+  }
+
   /// Whether the lock file at `path` with `content` is stale.
   static func isStale(path: String, content: String) -> Bool {
     if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,

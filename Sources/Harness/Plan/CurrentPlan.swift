@@ -1,0 +1,75 @@
+import Foundation
+
+/// The jobs the manifests plan now under one profile: the only results reports, `diff`, `verify`,
+/// `export` and `--resolve` read (DESIGN.md, Reports and diff). Seeds that `--resolve` added are part of
+/// it (`resolve.yaml`).
+///
+/// A result or failure file whose id the plan does not hold is an *orphan*: left by a changed
+/// hyper-parameter, a bumped method or engine version, new data, or an experiment that no longer has a
+/// manifest. Nothing aggregates orphans; `status` and `plan` count them and `gc` removes them.
+public struct CurrentPlan: Sendable {
+  /// The profile.
+  public var profile: String
+  /// The planned jobs, in manifest order (an id may repeat when two manifests plan the same spec).
+  public var jobs: [PlannedJob]
+  private var idsByExperiment: [String: Set<String>]
+
+  /// The plan of `jobs` under `profile`.
+  public init(profile: String, jobs: [PlannedJob]) {
+    self.profile = profile
+    self.jobs = jobs
+    idsByExperiment = Dictionary(grouping: jobs, by: \.experiment).mapValues { Set($0.map(\.id)) }
+  }
+
+  /// The experiments with planned jobs, sorted.
+  public var experiments: [String] { idsByExperiment.keys.sorted() }
+
+  /// The planned ids of `experiment` (empty when it has no manifest or no job under the profile).
+  public func ids(of experiment: String) -> Set<String> { idsByExperiment[experiment] ?? [] }
+
+  /// Whether `experiment` plans job `id`.
+  public func plans(_ id: String, in experiment: String) -> Bool { ids(of: experiment).contains(id) }
+
+  /// A file under `results/<profile>/<experiment>/` that belongs to no planned job.
+  public struct Orphan: Sendable, Hashable {
+    /// The experiment folder.
+    public var experiment: String
+    /// The job id in the file name.
+    public var id: String
+    /// The file.
+    public var path: String
+    /// Whether it is a failure file (`<id>.failed.json`).
+    public var isFailure: Bool
+  }
+
+  /// The orphaned result and failure files of this profile in `store`, by experiment and file name.
+  public func orphans(in store: ResultStore) -> [Orphan] {
+    let fm = FileManager.default
+    let base = "\(store.root)/\(profile)"
+    var out: [Orphan] = []
+    for experiment in ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted()
+    where experiment != "logs" && experiment != "reports" {
+      let planned = ids(of: experiment)
+      let folder = "\(base)/\(experiment)"
+      for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() where !name.hasPrefix(".") {
+        let isFailure = name.hasSuffix(".failed.json")
+        guard name.hasSuffix(".json") else { continue }
+        let id = String(name.dropLast(isFailure ? ".failed.json".count : ".json".count))
+        if !planned.contains(id) {
+          out.append(Orphan(experiment: experiment, id: id, path: "\(folder)/\(name)", isFailure: isFailure))
+        }
+      }
+    }
+    return out
+  }
+}
+
+extension Workspace {
+  /// The current plan of `profile`: every manifest that loads (a broken one plans nothing here; `validate`
+  /// and `run` report it), with this workspace's identity (data fingerprints under its data folder).
+  public func currentPlan(profile: String) throws -> CurrentPlan {
+    try Workspace.checkProfile(profile)
+    let manifests = Diff.loadableManifests(experimentsDir: experimentsDir).values.sorted { $0.name < $1.name }
+    return CurrentPlan(profile: profile, jobs: try identity.plan(manifests, profile: profile))
+  }
+}
