@@ -206,4 +206,26 @@ struct CurrentPlanTests {
       try Commands.diff(workspace, profile: "default", format: .text, expect: "\(dir.path)/absent.txt")
     }
   }
+
+  @Test("without the data files, commands that read or remove results refuse instead of orphaning them all")
+  func absentDataIsAnErrorNotOrphans() async throws {
+    let dir = TempDir()
+    try dir.writeManifest(focalManifest(gamma: 1))
+    _ = try await run(dir.workspace, counter: CallCounter())
+    var elsewhere = dir.workspace
+    elsewhere.identity = JobIdentity(engine: "engine-test") { _ in "absent" }
+    for command in [
+      { try Commands.gc(elsewhere, profile: "default", apply: true, archive: nil) },
+      { try Commands.report(elsewhere, profile: "default", check: true) },
+      { try Commands.diff(elsewhere, profile: "default", format: .text, expect: nil) },
+    ] {
+      #expect {
+        _ = try command()
+      } throws: { error in
+        (error as? HarnessError)?.code == .dataAbsent && "\(error)".contains("fashion-mnist")
+      }
+    }
+    #expect(try Commands.status(elsewhere, profile: "default").text.contains("data absent here: fashion-mnist"))
+    #expect(dir.workspace.store.results(profile: "default").count == 12)
+  }
 }

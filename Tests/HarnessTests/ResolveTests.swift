@@ -1,4 +1,5 @@
 import Foundation
+import Methods
 import Testing
 import _ReplicateTestSupport
 
@@ -119,5 +120,43 @@ import _ReplicateTestSupport
     #expect(Diff.seedList(base: [0, 1, 2], count: 5) == [0, 1, 2, 3, 4])
     #expect(Diff.seedList(base: [0, 1, 2], count: 2) == [0, 1])
     #expect(Diff.seedList(base: [5, 9], count: 4) == [5, 9, 10, 11])
+  }
+
+  /// `replicate all --resolve` end to end: a setting that stays inconclusive gets its looks up to the design's
+  /// last, and a loss that diverges on the way (an outcome, not an error) does not stop the design.
+  @Test func resolveRunsEveryLookPastADivergence() async throws {
+    let dir = TempDir()
+    try dir.writeManifest(Self.designed)
+    try """
+    claims:
+      - {id: drw-beats-erm, text: t, better: erm-drw, than: erm, metric: top1_error, direction: lower,
+         per: [dataset.imbalance.ratio], source: paper, quote: "Table 1"}
+    """.write(toFile: "\(dir.path)/experiments/demo/reference.yaml", atomically: true, encoding: .utf8)
+    let counter = CallCounter()
+    // ρ=100: ERM 5 points worse (held at the first look). ρ=10: d = ∓1 by seed (never decided); erm-drw's
+    // seed 3 diverges.
+    let train: Worker.Train = { spec, _, _ in
+      let ratio = spec.dataset.imbalance?.ratio ?? 0
+      counter.add("\(spec.method.id)/\(spec.seed)/\(ratio)")
+      if spec.method.id == "erm-drw" && ratio == 10 && spec.seed == 3 {
+        throw JobFailure(.nonFiniteLoss, "loss is nan at epoch 1")
+      }
+      var out = fakeOutput(spec)
+      let drw = spec.method.id == "erm-drw"
+      out.overall["top1_error"] =
+        ratio == 100 ? (drw ? 10 : 15 + 0.1 * Double(spec.seed)) : (drw ? 10 + (spec.seed % 2 == 0 ? 1 : -1) : 10)
+      return out
+    }
+    var lines: [String] = []
+    let summary = try await Commands.resolve(
+      dir.workspace, profile: "default", options: RunOptions(jobs: 2),
+      executor: InProcessExecutor(train: train), progress: RecordingProgress(), report: { lines.append($0) })
+    #expect(summary.exitCode == 0)
+    #expect(counter.all["erm-drw/7/10.0"] == 1 && counter.all["erm/7/10.0"] == 1, "\(counter.all.keys.sorted())")
+    #expect(counter.all["erm/3/100.0"] == nil)
+    #expect(lines.contains { $0.contains("to 8 seeds") }, "\(lines)")
+    #expect(lines.last?.contains("no inconclusive setting can take more seeds") == true, "\(lines)")
+    let resolve = try String(contentsOfFile: "\(dir.path)/experiments/demo/resolve.yaml", encoding: .utf8)
+    #expect(resolve.contains("[3, 4, 5, 6, 7]"), "\(resolve)")
   }
 }

@@ -44,8 +44,9 @@ public enum Commands {
   /// `replicate all --resolve`: runs the plan, then, while a claim's setting is inconclusive short of its
   /// design's last look (``Diff/resolveAdditions(profile:resultsDir:experimentsDir:)``), writes the next
   /// look's seeds to the experiment's `resolve.yaml` (atomically; part of the plan from then on) and runs
-  /// them. Stops when nothing is left to add, or after a run that did not finish cleanly. `report` receives
-  /// one line per addition.
+  /// them. Stops when nothing is left to add, or after a run that was interrupted or had a failure other than
+  /// a diverged loss (a recorded outcome, which the verdicts treat as a degenerate run). `report` receives one
+  /// line per addition.
   public static func resolve(
     _ workspace: Workspace, profile: String, options: RunOptions, executor: any JobExecutor,
     progress: any RunProgress, onRunner: (Runner) -> Void = { _ in }, report: (String) -> Void
@@ -55,10 +56,15 @@ public enum Commands {
       onRunner: onRunner)
     var noForce = options
     noForce.force = false
-    while summary.exitCode == 0 {
+    // A job whose loss diverged in this run is the spec's outcome (a degenerate run the verdicts account
+    // for), not an error to fix first: the design goes on; any other failure stops it.
+    func canGoOn(_ summary: RunSummary) -> Bool {
+      !summary.interrupted && summary.failed.allSatisfy { workspace.store.hasRecordedDivergence($0) }
+    }
+    while canGoOn(summary) {
       let additions = try Diff.resolveAdditions(
         profile: profile, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir,
-        plan: try workspace.currentPlan(profile: profile))
+        plan: try workspace.checkedPlan(profile: profile))
       if additions.isEmpty {
         report("resolve: no inconclusive setting can take more seeds under its design\n")
         break
@@ -375,7 +381,7 @@ public enum Commands {
     _ workspace: Workspace, profile: String, selection: VerifySelection, executor: any JobExecutor,
     progress: any RunProgress
   ) async throws -> Output {
-    let plan = try workspace.currentPlan(profile: profile)
+    let plan = try workspace.checkedPlan(profile: profile)
     let store = workspace.store
     var unique: [String: PlannedJob] = [:]
     for job in plan.jobs where unique[job.id] == nil { unique[job.id] = job }

@@ -6,7 +6,7 @@ extension Commands {
   /// `replicate report [--profile P] [--check]`: renders the reports from the current plan's results
   /// (orphans are never read); with `check`, exit 1 when the files on disk differ.
   public static func report(_ workspace: Workspace, profile: String, check: Bool) throws -> Output {
-    let plan = try workspace.currentPlan(profile: profile)
+    let plan = try workspace.checkedPlan(profile: profile)
     if check {
       let problems = try Report.check(
         profile: profile, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir, plan: plan)
@@ -28,7 +28,7 @@ extension Commands {
   public static func diffReport(_ workspace: Workspace, profile: String) throws -> DiffReport {
     try Diff.evaluate(
       profile: profile, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir,
-      plan: try workspace.currentPlan(profile: profile))
+      plan: try workspace.checkedPlan(profile: profile))
   }
 
   /// `replicate diff [--format F] [--expect FILE]`. Without `expect`: the report in `format`, exit 1 when a
@@ -74,7 +74,7 @@ extension Commands {
   public static func export(
     _ workspace: Workspace, profile: String, format: ExportFormat, output: String?
   ) throws -> Output {
-    let plan = try workspace.currentPlan(profile: profile)
+    let plan = try workspace.checkedPlan(profile: profile)
     let cells = Report.Export.cells(
       plan: plan, resultsDir: workspace.resultsDir, experimentsDir: workspace.experimentsDir)
     let diff = try Diff.evaluate(

@@ -72,6 +72,7 @@ extension Commands {
   /// and orphans, then the running jobs with their holders.
   public static func status(_ workspace: Workspace, profile: String) throws -> Output {
     let all = try statuses(workspace, profile: profile)
+    let absent = try workspace.currentPlan(profile: profile).absentDatasets
     let header = ["experiment", "planned", "done", "degenerate", "failed", "running", "pending", "orphans"]
     var rows = all.map {
       [$0.experiment]
@@ -88,6 +89,10 @@ extension Commands {
     for s in all {
       for job in s.running { out += "running  \(job.id.prefix(12)) \(s.experiment): \(job.holder)\n" }
     }
+    if !absent.isEmpty {
+      out += "data absent here: \(absent.joined(separator: ", ")); the ids of their jobs hash `absent`, so their "
+      out += "results count as orphans until --data-dir names the files\n"
+    }
     let orphans = all.reduce(0) { $0 + $1.orphans }
     if orphans > 0 {
       out += "\(orphans) orphaned file\(orphans == 1 ? "" : "s") (no planned job owns them; reports ignore them): "
@@ -102,7 +107,7 @@ extension Commands {
   /// `profile` (and their logs); with `apply`, removes them, or moves them under `archive/<profile>/<experiment>/`
   /// when an archive folder is given. Without `apply` nothing changes (a dry run).
   public static func gc(_ workspace: Workspace, profile: String, apply: Bool, archive: String?) throws -> Output {
-    let plan = try workspace.currentPlan(profile: profile)
+    let plan = try workspace.checkedPlan(profile: profile)
     let orphans = plan.orphans(in: workspace.store)
     let fm = FileManager.default
     var lines: [String] = []

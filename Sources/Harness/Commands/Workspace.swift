@@ -14,6 +14,8 @@ public struct HarnessError: Error, CustomStringConvertible, Sendable {
     case ambiguousJob = "ambiguous-job"
     /// A file could not be read or written.
     case io = "io"
+    /// A dataset's files are absent, and the command needs them to tell which results are current.
+    case dataAbsent = "data-absent"
   }
 
   /// The kind of problem.

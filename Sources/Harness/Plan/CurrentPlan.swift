@@ -30,6 +30,28 @@ public struct CurrentPlan: Sendable {
   /// Whether `experiment` plans job `id`.
   public func plans(_ id: String, in experiment: String) -> Bool { ids(of: experiment).contains(id) }
 
+  /// The datasets the plan needs whose files are absent here (their jobs' ids hash the fingerprint
+  /// `absent`), sorted.
+  public var absentDatasets: [String] {
+    Set(jobs.filter { $0.identity["data"]?.stringValue == "absent" }.map(\.spec.dataset.name)).sorted()
+  }
+
+  /// Throws when a dataset is absent here while its experiments have result files: the ids of their jobs
+  /// depend on the data's fingerprint, so every result would look orphaned, and a report or `gc` would
+  /// drop them. Commands that read or remove results call this first.
+  public func requireData(in store: ResultStore, dataDir: String?) throws {
+    let absent = absentDatasets
+    guard !absent.isEmpty else { return }
+    let needing = Set(jobs.filter { absent.contains($0.spec.dataset.name) }.map(\.experiment))
+    let stranded = Set(orphans(in: store).map(\.experiment)).intersection(needing)
+    guard !stranded.isEmpty else { return }
+    throw HarnessError(
+      .dataAbsent,
+      "the files of \(absent.joined(separator: ", ")) are absent \(dataDir.map { "under \($0)" } ?? "in the default folders"), "
+        + "so the ids of \(stranded.sorted().joined(separator: ", "))'s jobs cannot be computed and their results would "
+        + "all look orphaned; pass --data-dir DIR with the dataset files")
+  }
+
   /// A file under `results/<profile>/<experiment>/` that belongs to no planned job.
   public struct Orphan: Sendable, Hashable {
     /// The experiment folder.
@@ -71,5 +93,13 @@ extension Workspace {
     try Workspace.checkProfile(profile)
     let manifests = Diff.loadableManifests(experimentsDir: experimentsDir).values.sorted { $0.name < $1.name }
     return CurrentPlan(profile: profile, jobs: try identity.plan(manifests, profile: profile))
+  }
+
+  /// ``currentPlan(profile:)``, checked with ``CurrentPlan/requireData(in:dataDir:)``: what commands that
+  /// read or remove results use.
+  public func checkedPlan(profile: String) throws -> CurrentPlan {
+    let plan = try currentPlan(profile: profile)
+    try plan.requireData(in: store, dataDir: dataDir)
+    return plan
   }
 }
