@@ -19,7 +19,7 @@ public enum BLAS {
   }
 
   /// Makes the process load OpenBLAS single-threaded (`OPENBLAS_NUM_THREADS=1`) with the pinned kernel
-  /// (``BLASKernel/prepareEnvironment(native:)``), re-executing itself once if either needs the
+  /// (``BLASKernel/prepareEnvironment(native:)``; `nativeKernel` nil inherits the parent's choice), re-executing itself once if either needs the
   /// environment changed, and sets ``Parallel/threads`` to `threads`.
   ///
   /// OpenBLAS starts its thread pool and picks its kernel when the library loads, from the environment;
@@ -31,7 +31,7 @@ public enum BLAS {
   /// thread. The CLI calls this first thing: workers with 1, `bench --threads T` with T. Returns normally
   /// when the environment already fits (or when re-executing is impossible, after setting the count
   /// through the API; the kernel is then OpenBLAS's own choice, and results record it).
-  public static func ensureProcessSetup(threads: Int, nativeKernel: Bool) {
+  public static func ensureProcessSetup(threads: Int, nativeKernel: Bool?) {
     #if os(Linux)
       var changed = BLASKernel.prepareEnvironment(native: nativeKernel)
       if let current = getenv("OPENBLAS_NUM_THREADS"), String(cString: current) == "1" {

@@ -40,36 +40,48 @@ public enum BLASKernel {
     openblas_get_corename().map { String(cString: $0) } ?? "unknown"
   }
 
-  /// How this process's kernel was chosen, from its environment.
+  /// How this process's kernel was chosen, from its environment and the kernel that runs: `pinned` only
+  /// when the pin is in the environment *and* OpenBLAS runs it (a failed re-exec, or an OpenBLAS built
+  /// without DYNAMIC_ARCH, runs its own choice: `native`).
   public static var choice: Choice {
     let coretype = environment("OPENBLAS_CORETYPE")
-    let marker = environment(choiceVariable)
-    if let coretype, !coretype.isEmpty { return marker == "pinned" && coretype == pinned ? .pinned : .environment }
+    if let coretype, !coretype.isEmpty {
+      guard environment(choiceVariable) == "pinned" else { return .environment }
+      return current.lowercased() == pinned.lowercased() ? .pinned : .native
+    }
     return .native
   }
 
-  /// Sets the environment for the next `exec` of this process: the pin when `OPENBLAS_CORETYPE` is
-  /// unset or empty, `native` is false (and no parent opted out) and the CPU supports the kernel.
-  /// Returns whether `OPENBLAS_CORETYPE` changed (the process must re-execute for OpenBLAS to see it).
-  public static func prepareEnvironment(native: Bool) -> Bool {
-    if let coretype = environment("OPENBLAS_CORETYPE"), !coretype.isEmpty { return false }
-    if native || environment(choiceVariable) == "native" {
+  /// Sets the environment for the next `exec` of this process and returns whether it changed anything
+  /// OpenBLAS reads when it loads (the process must then re-execute):
+  /// - an explicit, non-empty `OPENBLAS_CORETYPE` is kept;
+  /// - `native` (`--blas-kernel native`; nil: inherit the parent's choice) removes an empty
+  ///   `OPENBLAS_CORETYPE` (with which OpenBLAS reports "Core not found" and falls back) and marks the choice
+  ///   for workers;
+  /// - else, on a CPU with AVX2 and FMA, the pin.
+  public static func prepareEnvironment(native requested: Bool?) -> Bool {
+    let coretype = environment("OPENBLAS_CORETYPE")
+    if let coretype, !coretype.isEmpty { return false }
+    if requested ?? (environment(choiceVariable) == "native") || !cpuSupportsPinned {
       setenv(choiceVariable, "native", 1)
-      return false
+      guard coretype != nil else { return false }
+      unsetenv("OPENBLAS_CORETYPE")
+      return true
     }
-    guard cpuSupportsPinned else { return false }
     setenv("OPENBLAS_CORETYPE", pinned, 1)
     setenv(choiceVariable, "pinned", 1)
     return true
   }
 
-  /// Whether a command line asks for the native kernel: `--blas-kernel native` or `--blas-kernel=native`.
-  public static func nativeRequested(_ arguments: [String]) -> Bool {
+  /// What a command line asks for: true for `--blas-kernel native`, false for `--blas-kernel pinned` (either
+  /// spelling, `=` too), nil when it names neither (inherit the parent's choice).
+  public static func nativeRequested(_ arguments: [String]) -> Bool? {
+    var value: String?
     for (i, a) in arguments.enumerated() {
-      if a == "--blas-kernel", i + 1 < arguments.count, arguments[i + 1] == "native" { return true }
-      if a == "--blas-kernel=native" { return true }
+      if a == "--blas-kernel", i + 1 < arguments.count { value = arguments[i + 1] }
+      if a.hasPrefix("--blas-kernel=") { value = String(a.dropFirst("--blas-kernel=".count)) }
     }
-    return false
+    return value.flatMap { $0 == "native" ? true : $0 == "pinned" ? false : nil }
   }
 
   private static func environment(_ name: String) -> String? {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import _ReplicateTestSupport
 
@@ -180,21 +181,28 @@ struct KernelTests {
 
 @Suite("BLAS kernel pin")
 struct BLASKernelPinTests {
-  /// The test process runs the pinned kernel when nothing else was asked for, like the CLI.
+  /// The test process runs the pinned kernel when nothing else was asked for, like the CLI: on a CPU with
+  /// AVX2 and FMA, unless the environment named a kernel (respected) or opted out.
   @Test func testProcessRunsThePinnedKernel() {
-    if TestKernel.pinnedByTests {
+    switch BLASKernel.choice {
+    case .environment:
+      #expect(!TestKernel.pinnedByTests)
+    case .pinned:
       #expect(BLASKernel.current == BLASKernel.pinned)
-      #expect(BLASKernel.choice == .pinned)
-    } else if BLASKernel.cpuSupportsPinned && BLASKernel.choice == .pinned {
-      #expect(BLASKernel.current == BLASKernel.pinned)
+    case .native:
+      #expect(!TestKernel.pinnedByTests)
+      #expect(
+        !BLASKernel.cpuSupportsPinned || ProcessInfo.processInfo.environment[BLASKernel.choiceVariable] == "native",
+        "a CPU that runs \(BLASKernel.pinned) was not pinned: \(BLASKernel.current)")
     }
+    if TestKernel.pinnedByTests { #expect(BLASKernel.choice == .pinned) }
   }
 
-  /// `--blas-kernel native` is found in either spelling and nowhere else.
+  /// `--blas-kernel native|pinned` is found in either spelling and nowhere else.
   @Test func nativeRequestIsParsed() {
-    #expect(BLASKernel.nativeRequested(["replicate", "all", "--blas-kernel", "native"]))
-    #expect(BLASKernel.nativeRequested(["replicate", "bench", "--blas-kernel=native"]))
-    #expect(!BLASKernel.nativeRequested(["replicate", "all", "--blas-kernel", "pinned"]))
-    #expect(!BLASKernel.nativeRequested(["replicate", "all", "native"]))
+    #expect(BLASKernel.nativeRequested(["replicate", "all", "--blas-kernel", "native"]) == true)
+    #expect(BLASKernel.nativeRequested(["replicate", "bench", "--blas-kernel=native"]) == true)
+    #expect(BLASKernel.nativeRequested(["replicate", "all", "--blas-kernel", "pinned"]) == false)
+    #expect(BLASKernel.nativeRequested(["replicate", "all", "native"]) == nil)
   }
 }

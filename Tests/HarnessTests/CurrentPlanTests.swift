@@ -128,7 +128,10 @@ struct CurrentPlanTests {
     let done = try Commands.show(workspace, id: job.id)
     #expect(done.text.contains("status      done"), "\(done.text)")
     #expect(done.text.contains("plan        current"), "\(done.text)")
-    #expect(done.text.contains("commit      "), "\(done.text)")
+    // The project commit (40 hex digits) or `unknown` outside a checkout; never "not recorded" for a new result.
+    let commit = try #require(done.text.split(separator: "\n").first { $0.hasPrefix("commit") })
+    let hash = commit.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+    #expect(hash == "unknown" || (hash.count == 40 && hash.allSatisfy(\.isHexDigit)), "\(commit)")
     #expect(done.text.contains("command     replicate"), "\(done.text)")
     try dir.writeManifest(focalManifest(gamma: 3))
     let orphanJob = try #require(workspace.store.results(profile: "default").first { $0.method == "focal" })

@@ -112,7 +112,9 @@ struct FingerprintUnit: Sendable {
     if name.hasPrefix("model/") {
       let model = String(name.dropFirst("model/".count))
       v[name] = String(ModelZoo.versions[model] ?? 0)
-      v["engine"] = BLAS.numericVersion + (model == "linf-dist" ? "/lp-dist-2" : model == "mlp" ? "" : "/im2col")
+      // Convolutions are pinned to im2col here, whatever the build's `.auto` would pick.
+      let kernel = ["cnn-small", "resnet32"].contains(model) ? "im2col" : ModelZoo.kernelVersion(model: model)
+      v["engine"] = kernel.map { "\(BLAS.numericVersion)/\($0)" } ?? BLAS.numericVersion
     }
     if name.hasPrefix("loss/") { v[name] = String(LossRegistry.versions[String(name.dropFirst(5))] ?? 0) }
     return v.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
@@ -167,17 +169,19 @@ extension FingerprintUnit {
     loss: LossSpec = LossSpec(name: "ce"), reweight: ReweightSpec? = nil, sampler: SamplerSpec? = nil,
     classifier: String? = nil, components: [ComponentSpec] = [],
     model: ModelSpec = ModelSpec(name: "mlp", widths: [32]),
-    validation: Int? = nil, noise: NoiseSpec? = nil, epochs: Int = 1, maxTrain: Int? = nil, lr: Double = 0.05
+    validation: Int? = nil, noise: NoiseSpec? = nil, epochs: Int = 1, maxTrain: Int? = nil, lr: Double = 0.05,
+    imbalance: String = "exponential", augment: String = "none",
+    schedule: ScheduleSpec = ScheduleSpec(name: "step", warmupEpochs: 0, milestones: [1], gamma: 0.1)
   ) -> JobSpec {
     JobSpec(
       experiment: "fingerprint",
       dataset: DatasetSpec(
-        name: "fashion-mnist", imbalance: ImbalanceSpec(profile: "exponential", ratio: 10), noise: noise,
-        maxTrain: maxTrain, validationPerClass: validation),
+        name: "fashion-mnist", imbalance: ImbalanceSpec(profile: imbalance, ratio: 10), noise: noise,
+        maxTrain: maxTrain, validationPerClass: validation, augment: augment),
       model: model,
       train: TrainSpec(
         epochs: epochs, batchSize: 32, optimizer: OptimizerSpec(lr: lr, momentum: 0.9, weightDecay: 5e-4),
-        schedule: ScheduleSpec(name: "step", warmupEpochs: 0, milestones: [1], gamma: 0.1)),
+        schedule: schedule),
       method: MethodSpec(
         id: "unit", loss: loss, reweight: reweight, sampler: sampler, classifier: classifier, components: components),
       seed: 7)
@@ -198,12 +202,16 @@ extension FingerprintUnit {
     return [value] + gradient.toArray().map(Double.init)
   }
 
-  /// A model family's initial weights, logits on a fixed batch of two, and the gradients of their sum.
+  /// A model family's initial weights (both schemes), logits on a fixed batch of two, and the gradients of
+  /// their sum.
   static func modelNumbers(_ name: String) throws -> [Double] {
     let shape = name == "resnet32" ? [32, 32, 3] : [28, 28, 1]
     let model = try ModelZoo.make(
       name, inputShape: shape, classes: 10, widths: name == "mlp" || name == "linf-dist" ? [16, 16] : nil,
       convolution: .im2col)
+    // Both initialisations (LDAM-DRW's Kaiming-normal, then PyTorch's defaults the pass uses).
+    model.initialize(.kaimingNormal, key: RandomKey(seed: 4))
+    var out = model.parameters.flatMap { $0.value.toArray().prefix(64).map(Double.init) }
     model.initialize(.torchDefault, key: RandomKey(seed: 5))
     let x = Tensor(shape: [2] + shape)
     var stream = RandomKey(seed: 6).stream()
@@ -211,7 +219,7 @@ extension FingerprintUnit {
     let logits = model.forward(x, training: true)
     let dLogits = Tensor(shape: logits.shape, repeating: 1)
     _ = model.backward(dLogits)
-    var out = logits.toArray().map(Double.init)
+    out += logits.toArray().map(Double.init)
     for p in model.parameters {
       out += p.value.toArray().prefix(64).map(Double.init)
       out.append(p.grad.toArray().reduce(0) { $0 + Double($1) })
@@ -222,9 +230,15 @@ extension FingerprintUnit {
   /// Every unit, in name order.
   static let all: [FingerprintUnit] = {
     var units: [FingerprintUnit] = [
-      FingerprintUnit(name: "trainer", spec: run()),
+      // The trainer with a warm-up and the cosine schedule, Nesterov-free SGD, over two epochs.
       FingerprintUnit(
-        name: "data", spec: run(validation: 3, noise: NoiseSpec(kind: "symmetric", rate: 0.2, generator: "counter"))),
+        name: "trainer", spec: run(epochs: 2, schedule: ScheduleSpec(name: "cosine", warmupEpochs: 1))),
+      // The data pipeline: the step profile, a validation carve-out, counter-based label noise, random crops.
+      FingerprintUnit(
+        name: "data",
+        spec: run(
+          validation: 3, noise: NoiseSpec(kind: "symmetric", rate: 0.2, generator: "counter"), imbalance: "step",
+          augment: "crop")),
       FingerprintUnit(name: "classifier/linear", spec: run(classifier: "linear")),
       FingerprintUnit(name: "classifier/normed", spec: run(classifier: "normed")),
       FingerprintUnit(name: "reweight/cb", spec: run(reweight: ReweightSpec(name: "cb", beta: 0.999, startEpoch: 0))),
@@ -233,7 +247,8 @@ extension FingerprintUnit {
       FingerprintUnit(name: "sampler/class-balanced", spec: run(sampler: SamplerSpec(name: "class-balanced"))),
       FingerprintUnit(name: "sampler/sqrt", spec: run(sampler: SamplerSpec(name: "sqrt"))),
       FingerprintUnit(
-        name: "sampler/effective-number", spec: run(sampler: SamplerSpec(name: "effective-number", beta: 0.999))),
+        // β = 0.9 so the weights differ from class-balanced ones at these counts (4 to 37 per class).
+        name: "sampler/effective-number", spec: run(sampler: SamplerSpec(name: "effective-number", beta: 0.9))),
     ]
     for name in LossRegistry.versions.keys.sorted() {
       // ABSGD's exponential weights overflow within a few steps of this toy run at its default λ = 1 and

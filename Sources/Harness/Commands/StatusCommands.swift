@@ -52,18 +52,19 @@ extension Commands {
       for run in results.runs where seen.insert(run.job).inserted {
         if run.degeneracy == nil { s.done += 1 } else { s.degenerate += 1 }
       }
-      for failure in results.failures where seen.insert(failure.job).inserted {
-        if failure.isDegenerate { s.degenerate += 1 } else { s.failed += 1 }
-      }
+      // A job with a live lock runs now, whether or not an earlier run failed (a failure is retried).
       let folder = store.folder(profile: profile, experiment: experiment)
       for id in ids.sorted() where !seen.contains(id) {
         if let lock = JobLock.inspect(at: "\(folder)/\(id).lock"), !lock.stale {
           let holder = lock.owner.map(\.description) ?? "unknown holder"
           s.running.append(RunningJob(id: id, holder: "\(holder), heartbeat \(Int(lock.age)) s ago"))
-        } else {
-          s.pending += 1
+          seen.insert(id)
         }
       }
+      for failure in results.failures where seen.insert(failure.job).inserted {
+        if failure.isDegenerate { s.degenerate += 1 } else { s.failed += 1 }
+      }
+      s.pending = ids.subtracting(seen).count
       return s
     }
   }
@@ -122,15 +123,19 @@ extension Commands {
         || !fm.fileExists(atPath: "\((orphan.path as NSString).deletingLastPathComponent)/\(orphan.id).json")
       do {
         if let archive {
+          // The file, and its log beside it, under archive/<profile>/<experiment>/.
           let folder = "\(archive)/\(profile)/\(orphan.experiment)"
           try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-          let target = "\(folder)/\((orphan.path as NSString).lastPathComponent)"
-          if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
-          try fm.moveItem(atPath: orphan.path, toPath: target)
+          var moves = [(orphan.path, "\(folder)/\((orphan.path as NSString).lastPathComponent)")]
+          if logIsOrphan && fm.fileExists(atPath: log) { moves.append((log, "\(folder)/\(orphan.id).log")) }
+          for (from, to) in moves {
+            if fm.fileExists(atPath: to) { try fm.removeItem(atPath: to) }
+            try fm.moveItem(atPath: from, toPath: to)
+          }
         } else {
           try fm.removeItem(atPath: orphan.path)
+          if logIsOrphan { try? fm.removeItem(atPath: log) }
         }
-        if logIsOrphan { try? fm.removeItem(atPath: log) }
       } catch {
         throw HarnessError(.io, "cannot \(archive == nil ? "remove" : "archive") \(orphan.path): \(error)")
       }

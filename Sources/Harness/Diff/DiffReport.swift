@@ -218,7 +218,7 @@ public struct DiffReport: Sendable {
 
   /// The verdicts as an expectation file: a comment naming the profile, then one tab-separated line per
   /// claim (`claim`, `experiment/id`, outcome), per claim setting (`claim`, `experiment/id`, `[setting]`,
-  /// outcome) and per reference (`reference`, `experiment/method`, `[setting]`, metric, status).
+  /// outcome) and per reference (`reference`, `experiment/method`, `[setting]`, metric, source, status).
   public var verdictLines: String {
     var lines = ["# replicate diff --format verdicts --profile \(profile): claim and reference outcomes"]
     for c in claims {
@@ -229,7 +229,7 @@ public struct DiffReport: Sendable {
     }
     for r in references {
       lines.append(
-        ["reference", "\(r.experiment)/\(r.method)", "[\(r.settingLabel)]", r.metric, r.status.rawValue]
+        ["reference", "\(r.experiment)/\(r.method)", "[\(r.settingLabel)]", r.metric, r.source ?? "-", r.status.rawValue]
           .joined(separator: "\t"))
     }
     return lines.joined(separator: "\n") + "\n"
@@ -238,12 +238,16 @@ public struct DiffReport: Sendable {
   /// How these verdicts differ from an expectation file in the ``verdictLines`` format: one line per
   /// verdict that changed, appeared or disappeared, in expectation order then new ones; empty when equal.
   public func changes(fromExpected expected: String) -> [String] {
+    // Keys are everything but the outcome; a key that repeats (two rows alike) is numbered in file order.
     func entries(_ text: String) -> [(key: String, value: String)] {
-      text.split(separator: "\n").compactMap { line in
+      var seen: [String: Int] = [:]
+      return text.split(separator: "\n").compactMap { line in
         let t = line.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty, !t.hasPrefix("#") else { return nil }
         let fields = t.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        return (fields.dropLast().joined(separator: " "), fields.last ?? "")
+        let key = fields.dropLast().joined(separator: " ")
+        seen[key, default: 0] += 1
+        return (seen[key]! == 1 ? key : "\(key) #\(seen[key]!)", fields.last ?? "")
       }
     }
     let old = entries(expected)

@@ -147,8 +147,14 @@ public enum DataFingerprint {
           ok = false
           break
         }
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        // A read error midway must not give a fingerprint of part of the file: the data counts as absent.
+        do {
+          while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        } catch {
+          ok = false
+        }
         try? handle.close()
+        if !ok { break }
       }
       if ok { value = hasher.finalize().map { String(format: "%02x", $0) }.joined() }
     }

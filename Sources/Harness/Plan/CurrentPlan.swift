@@ -10,7 +10,8 @@ import Foundation
 public struct CurrentPlan: Sendable {
   /// The profile.
   public var profile: String
-  /// The planned jobs, in manifest order (an id may repeat when two manifests plan the same spec).
+  /// The planned jobs, in manifest order (an id may repeat within an experiment when two of its methods
+  /// resolve to the same spec; `spec.experiment` keeps ids of different experiments apart).
   public var jobs: [PlannedJob]
   private var idsByExperiment: [String: Set<String>]
 
@@ -95,10 +96,20 @@ extension Workspace {
     return CurrentPlan(profile: profile, jobs: try identity.plan(manifests, profile: profile))
   }
 
-  /// ``currentPlan(profile:)``, checked with ``CurrentPlan/requireData(in:dataDir:)``: what commands that
-  /// read or remove results use.
+  /// The current plan for commands that read or remove results: every manifest must load (a broken one is
+  /// an error, exit 2, never "no jobs", which would orphan its results), the experiments folder must hold
+  /// one (run from the project root or pass `--experiments`), and the data the plan needs must be here
+  /// (``CurrentPlan/requireData(in:dataDir:)``).
   public func checkedPlan(profile: String) throws -> CurrentPlan {
-    let plan = try currentPlan(profile: profile)
+    try Workspace.checkProfile(profile)
+    let manifests = try self.manifests()
+    guard !manifests.isEmpty else {
+      throw HarnessError(
+        .unknownExperiment,
+        "no manifest under \(experimentsDir): run from the project root or pass --experiments DIR "
+          + "(without manifests every result would look orphaned)")
+    }
+    let plan = CurrentPlan(profile: profile, jobs: try identity.plan(manifests, profile: profile))
     try plan.requireData(in: store, dataDir: dataDir)
     return plan
   }

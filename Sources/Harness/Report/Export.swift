@@ -41,7 +41,8 @@ extension Report {
         let manifest = ManifestSummary.load(
           experiment: experiment, profile: plan.profile, experimentsDir: experimentsDir)
         let layout = ExperimentLayout(results: results, manifest: manifest)
-        let metrics = Set(results.runs.flatMap { $0.overall.keys }).sorted()
+        // Every metric a run reports, and the manifest's (so a cell whose runs all failed still lists them).
+        let metrics = Set(results.runs.flatMap { $0.overall.keys }).union(manifest.metrics).sorted()
         for method in layout.methods {
           for column in layout.columns {
             let runs = layout.runs(method: method, column: column).sorted { ($0.seed, $0.job) < ($1.seed, $1.job) }
