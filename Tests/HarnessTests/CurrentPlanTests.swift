@@ -229,6 +229,12 @@ struct CurrentPlanTests {
       }
     }
     #expect(try Commands.status(elsewhere, profile: "default").text.contains("data absent here: fashion-mnist"))
+    // Run from the wrong folder (no manifest), or with a broken manifest: nothing is treated as orphaned.
+    var lost = dir.workspace
+    lost.experimentsDir = "\(dir.path)/nowhere"
+    #expect(throws: HarnessError.self) { try Commands.gc(lost, profile: "default", apply: true, archive: nil) }
+    try dir.writeManifest(focalManifest(gamma: 1) + "unknown_key: 1\n")
+    #expect(throws: ManifestErrors.self) { try Commands.gc(dir.workspace, profile: "default", apply: true, archive: nil) }
     #expect(dir.workspace.store.results(profile: "default").count == 12)
   }
 }
