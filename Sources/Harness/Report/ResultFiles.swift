@@ -73,7 +73,7 @@ extension Report {
     }
   }
 
-  /// All result and failure files of one experiment under one profile, in file-name order.
+  /// All result and failure files of one experiment under one profile, in seed order (ties by job id).
   public struct ExperimentResults: Sendable {
     /// The experiment's name (its folder).
     public var experiment: String
@@ -126,6 +126,10 @@ extension Report {
           }
         }
       }
+      // Seed order, not file (id) order: means sum in the same order whatever the ids are, so a version bump
+      // that leaves the numbers alone leaves the reports alone too.
+      runs.sort { ($0.seed, $0.job) < ($1.seed, $1.job) }
+      failures.sort { ($0.seed ?? Int.min, $0.job) < ($1.seed ?? Int.min, $1.job) }
       return ExperimentResults(experiment: experiment, runs: runs, failures: failures)
     }
 
