@@ -244,7 +244,9 @@ struct RunnerTests {
     let stopped = Date()
     r.requestStop()
     let summary = await run.value
-    #expect(Date().timeIntervalSince(stopped) < 5)
+    // The workers sleep 30 s: stopping well before that shows they were terminated, not waited for. (A
+    // liveness bound, not a timing assertion: 9 s was seen on a loaded 2-core machine.)
+    #expect(Date().timeIntervalSince(stopped) < 20)
     #expect(summary.interrupted && summary.exitCode == 130)
     #expect(summary.count(.interrupted) == jobs.count)
     #expect(worker.store.failures(profile: "smoke").isEmpty)
