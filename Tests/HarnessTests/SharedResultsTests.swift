@@ -37,9 +37,12 @@ struct SharedResultsTests {
     let arguments = [
       "run", "race", "--jobs", "2", "--experiments", "\(dir.path)/experiments", "--results", "\(dir.path)/results",
     ]
-    async let first = Task.detached { try CLIRunner.run(arguments) }.value
-    async let second = Task.detached { try CLIRunner.run(arguments) }.value
-    let (a, b) = try await (first, second)
+    // Both processes start now, before either is waited for (a blocking wait per task could leave the second
+    // queued behind busy test threads until the first is done).
+    let runners = try (0..<2).map { _ in try StartedCLI(arguments) }
+    while runners.contains(where: \.isRunning) { try await Task.sleep(nanoseconds: 50_000_000) }
+    let a = try runners[0].result()
+    let b = try runners[1].result()
     #expect(a.status == 0, "\(a.stdout)\(a.stderr)")
     #expect(b.status == 0, "\(b.stdout)\(b.stderr)")
 
@@ -63,5 +66,38 @@ struct SharedResultsTests {
     #expect(ranA > 0 && ranB > 0, "\(a.stderr)\n---\n\(b.stderr)")
     let status = try Commands.statuses(workspace, profile: "default")
     #expect(status.map(\.done) == [6] && status.map(\.pending) == [0] && status.map(\.orphans) == [0])
+  }
+}
+
+/// A `replicate` process started at once, its output going to temporary files.
+final class StartedCLI: @unchecked Sendable {
+  let process = Process()
+  let out: URL
+  let err: URL
+
+  init(_ arguments: [String]) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    out = dir.appendingPathComponent("stdout")
+    err = dir.appendingPathComponent("stderr")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    process.executableURL = URL(fileURLWithPath: CLIRunner.executable)
+    process.arguments = arguments
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+  }
+
+  var isRunning: Bool { process.isRunning }
+
+  /// Its status and output, once it has exited.
+  func result() throws -> CLIResult {
+    process.waitUntilExit()
+    defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+    return CLIResult(
+      status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+      stderr: try String(contentsOf: err, encoding: .utf8))
   }
 }

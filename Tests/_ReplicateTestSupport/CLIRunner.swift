@@ -8,6 +8,13 @@ public struct CLIResult: Sendable {
   public var stdout: String
   /// Standard error.
   public var stderr: String
+
+  /// A result from its parts.
+  public init(status: Int32, stdout: String, stderr: String) {
+    self.status = status
+    self.stdout = stdout
+    self.stderr = stderr
+  }
 }
 
 /// Runs the built `replicate` executable (next to the test bundle in `.build/<config>/`, or
